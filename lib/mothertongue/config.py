@@ -1,0 +1,121 @@
+"""One config loader for every job: YAML file + `key=value` overrides -> a typed dataclass.
+
+Configs are validated on the login node, before anything reaches sbatch: unknown keys, wrong
+types, missing input paths and job-specific impossibilities all raise `ConfigError`, which
+names the key and the file so the researcher knows what to edit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config problem that names the offending key (dotted) and the file it came from."""
+
+    def __init__(self, key: str, message: str, source: str | Path | None = None):
+        self.key, self.source = key, str(source) if source else None
+        where = f" in {self.source}" if self.source else ""
+        super().__init__(f"config key '{key}'{where}: {message}")
+
+
+def input_path(default: Any = dataclasses.MISSING, *, optional: bool = False) -> Any:
+    """A config field naming a file or folder the job reads.
+
+    Input paths are checked for existence at submit time (unless an upstream stage of the
+    same pipeline produces them) and fingerprinted into the stage manifest, so a stage whose
+    inputs did not change is skipped on resubmission.
+    """
+    kwargs: dict[str, Any] = {"metadata": {"input": True, "optional": optional}}
+    if isinstance(default, list):
+        kwargs["default_factory"] = lambda: list(default)
+    else:
+        kwargs["default"] = default
+    return field(**kwargs)
+
+
+@dataclass
+class Resources:
+    """What a job asks Slurm for; cluster profiles add partition, account, container, ..."""
+
+    nodes: int = 1
+    tasks_per_node: int = 1
+    cpus_per_task: int = 1
+    gpus_per_node: int = 0
+    mem_gb: float | None = None
+    time_min: int = 60
+    array_parallelism: int = 64
+
+
+def _fail(exc: OmegaConfBaseException, source: str | Path | None) -> ConfigError:
+    key = getattr(exc, "full_key", None) or "?"
+    message = str(exc).splitlines()[0]
+    return ConfigError(key, message, source)
+
+
+def load_config(schema: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
+    """Build a `schema` instance from defaults, then the YAML file, then `key=value` overrides."""
+    merged = OmegaConf.structured(schema)
+    source: str | Path | None = None
+    try:
+        if path is not None:
+            source = Path(path)
+            if not source.is_file():
+                raise ConfigError("<file>", f"config file {source} does not exist")
+            data = yaml.safe_load(source.read_text()) or {}
+            if not isinstance(data, dict):
+                raise ConfigError("<root>", "expected a mapping of keys to values", source)
+            merged = OmegaConf.merge(merged, data)
+        if overrides:
+            source = "command-line overrides"
+            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
+        missing = sorted(OmegaConf.missing_keys(merged))
+        if missing:
+            raise ConfigError(missing[0], "is required but has no value", path)
+        return OmegaConf.to_object(merged)  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        raise _fail(exc, source) from None
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Plain dict of a config dataclass (for manifests, pickling and printing)."""
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    return dataclasses.asdict(cfg)
+
+
+def input_paths(cfg: Any, prefix: str = "") -> dict[str, list[Path]]:
+    """Every `input_path` field in `cfg` (recursively), as {dotted key: [paths]}."""
+    found: dict[str, list[Path]] = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        key = f"{prefix}{f.name}"
+        if f.metadata.get("input"):
+            values = value if isinstance(value, list) else [value]
+            found[key] = [Path(v) for v in values if v not in (None, "")]
+        elif dataclasses.is_dataclass(value):
+            found.update(input_paths(value, prefix=f"{key}."))
+        elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            for i, item in enumerate(value):
+                found.update(input_paths(item, prefix=f"{key}.{i}."))
+    return found
+
+
+def check_inputs_exist(cfg: Any, source: str | Path | None = None, produced: set[Path] | None = None) -> None:
+    """Fail at submit time when an input file is missing (unless an upstream stage makes it)."""
+    produced = {p.resolve() for p in (produced or set())}
+    for key, paths in input_paths(cfg).items():
+        for p in paths:
+            resolved = p.resolve()
+            if resolved.exists() or any(resolved == q or q in resolved.parents for q in produced):
+                continue
+            raise ConfigError(key, f"input path {p} does not exist", source)
