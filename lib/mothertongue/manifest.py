@@ -62,7 +62,9 @@ def versions() -> dict[str, str]:
     return found
 
 
-def write_manifest(stage_dir: str | Path, cfg: Any, result: dict[str, Any] | None = None, **extra: Any) -> Path:
+def write_manifest(
+    stage_dir: str | Path, cfg: Any, result: dict[str, Any] | None = None, **extra: Any
+) -> Path:
     """Record a finished stage. `result` is what the job returned (counts, outputs, ...)."""
     config = to_dict(cfg)
     manifest = {
@@ -87,4 +89,6 @@ def manifest_matches(stage_dir: str | Path, cfg: Any) -> bool:
     manifest = read_manifest(stage_dir)
     if manifest is None:
         return False
-    return manifest["config_hash"] == config_hash(to_dict(cfg)) and manifest["inputs"] == input_fingerprints(cfg)
+    return manifest["config_hash"] == config_hash(to_dict(cfg)) and manifest["inputs"] == input_fingerprints(
+        cfg
+    )

@@ -1,9 +1,9 @@
 """The one place that knows the run-directory layout (see DESIGN.md).
 
-    runs/<name>/
-      pipeline.json   job ids, states, dependencies
-      curate/ tokenizer/ data/ pretrain/ eval/   one folder per stage, each ending with manifest.json
-      logs/           submitit stdout/stderr per job and attempt
+runs/<name>/
+  pipeline.json   job ids, states, dependencies
+  curate/ tokenizer/ data/ pretrain/ eval/   one folder per stage, each ending with manifest.json
+  logs/           submitit stdout/stderr per job and attempt
 """
 
 from __future__ import annotations

@@ -26,7 +26,9 @@ class PreemptionWatcher:
         self.signal_name: str | None = None
 
     @classmethod
-    def install(cls, signals: tuple[signal.Signals, ...] = (signal.SIGUSR2, signal.SIGTERM)) -> PreemptionWatcher:
+    def install(
+        cls, signals: tuple[signal.Signals, ...] = (signal.SIGUSR2, signal.SIGTERM)
+    ) -> PreemptionWatcher:
         watcher = cls()
         for sig in signals:
             signal.signal(sig, watcher._on_signal)

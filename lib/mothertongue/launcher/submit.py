@@ -1,0 +1,116 @@
+"""Submit a job: load and validate its config on the login node, then hand it to Slurm.
+
+Everything that can be wrong with a config fails here, before sbatch, with the key named:
+types and unknown keys (config loader), missing inputs, the job's own `validate`, and
+resources the cluster cannot give.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import submitit
+from mothertongue.config import ConfigError, check_inputs_exist, load_config
+from mothertongue.io import append_jsonl
+from mothertongue.launcher.clusters import ClusterProfile
+from mothertongue.launcher.executor import check_resources, make_executor, sbatch_script
+from mothertongue.launcher.stage import StageJob, job_module
+from mothertongue.manifest import manifest_matches
+from mothertongue.rundir import JOBS, RunDir
+
+
+@dataclass
+class Submission:
+    job: str
+    cfg: Any
+    stage_dir: Path
+    jobs: list[submitit.Job] = field(default_factory=list)  # array tasks first, the main job last
+    skipped: bool = False
+    script: str | None = None  # sbatch script (dry runs)
+
+    @property
+    def job_id(self) -> str | None:
+        return self.jobs[-1].job_id if self.jobs else None
+
+    def result(self) -> Any:
+        return self.jobs[-1].result() if self.jobs else None
+
+
+def prepare(
+    job: str,
+    config_path: str | Path | None,
+    overrides: list[str],
+    run: RunDir,
+    profile: ClusterProfile,
+    produced: set[Path] | None = None,
+) -> Any:
+    """Load and validate a job config for `run`; the launcher owns `output_dir`."""
+    if job not in JOBS:
+        raise ConfigError("JOB", f"unknown job {job!r}; choose one of {', '.join(JOBS)}")
+    module = job_module(job)
+    if not any(o.split("=", 1)[0] == "output_dir" for o in overrides):
+        overrides = [*overrides, f"output_dir={run.stage(job)}"]
+    cfg = load_config(module.Config, config_path, overrides)
+    check_inputs_exist(cfg, config_path, produced)
+    if hasattr(module, "validate"):
+        try:
+            module.validate(cfg)
+        except ConfigError as exc:
+            raise ConfigError(exc.key, str(exc).split(": ", 1)[-1], config_path) from None
+    check_resources(cfg.resources, profile)
+    return cfg
+
+
+def submit(
+    job: str,
+    cfg: Any,
+    run: RunDir,
+    profile: ClusterProfile,
+    dependency: str | None = None,
+    dry_run: bool = False,
+    skip_if_done: bool = True,
+) -> Submission:
+    """Submit `job` (an array of shards first when the job shards) into the run directory."""
+    stage_dir = Path(cfg.output_dir)
+    sub = Submission(job, cfg, stage_dir)
+    if skip_if_done and not dry_run and manifest_matches(stage_dir, cfg):
+        sub.skipped = True
+        return sub
+    module = job_module(job)
+    shards = module.array_size(cfg) if hasattr(module, "array_size") else 1
+    folder = run.job_logs(job) / "%j"
+    if shards > 1:
+        array_ex = make_executor(folder, cfg.resources, profile, f"{job}-shard", dependency)
+        if dry_run:
+            sub.script = sbatch_script(array_ex)
+        else:
+            with array_ex.batch():
+                for i in range(shards):
+                    sub.jobs.append(array_ex.submit(StageJob(job, cfg, shard=i)))
+            dependency = f"afterok:{sub.jobs[0].job_id.split('_')[0]}"
+            _record(run, job, sub.jobs[0].job_id.split("_")[0], "array", dependency=None, shards=shards)
+    executor = make_executor(folder, cfg.resources, profile, job, dependency)
+    if dry_run:
+        sub.script = (sub.script or "") + sbatch_script(executor)
+        return sub
+    main_job = executor.submit(StageJob(job, cfg))
+    sub.jobs.append(main_job)
+    _record(run, job, main_job.job_id, "main", dependency=dependency)
+    return sub
+
+
+def _record(run: RunDir, job: str, slurm_id: str, kind: str, dependency: str | None, **extra: Any) -> None:
+    append_jsonl(
+        run.jobs_file,
+        {
+            "job": job,
+            "slurm_id": slurm_id,
+            "kind": kind,
+            "dependency": dependency,
+            "submitted": time.time(),
+            **extra,
+        },
+    )
