@@ -93,6 +93,16 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
+def as_input_path(value: Any) -> Path:
+    """A config path value as a Path; `asset:<relative>` names a file shipped in mothertongue/assets/."""
+    text = str(value)
+    if text.startswith("asset:"):
+        from mothertongue.corpora import ASSETS
+
+        return ASSETS / text.removeprefix("asset:")
+    return Path(text)
+
+
 def input_paths(cfg: Any, prefix: str = "") -> dict[str, list[Path]]:
     """Every `input_path` field in `cfg` (recursively), as {dotted key: [paths]}."""
     found: dict[str, list[Path]] = {}
@@ -101,7 +111,7 @@ def input_paths(cfg: Any, prefix: str = "") -> dict[str, list[Path]]:
         key = f"{prefix}{f.name}"
         if f.metadata.get("input"):
             values = value if isinstance(value, list) else [value]
-            found[key] = [Path(v) for v in values if v not in (None, "")]
+            found[key] = [as_input_path(v) for v in values if v not in (None, "")]
         elif dataclasses.is_dataclass(value):
             found.update(input_paths(value, prefix=f"{key}."))
         elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
