@@ -19,7 +19,7 @@ from mothertongue.config import ConfigError, Resources, load_config
 LANGUAGES_DIR = Path(__file__).parent / "languages"
 
 
-class SourceKind(str, Enum):
+class SourceKind(Enum):
     jsonl = "jsonl"
     parquet = "parquet"
     text = "text"
