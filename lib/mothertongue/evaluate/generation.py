@@ -30,28 +30,34 @@ class TaskItem:
 
 
 def read_task(path: str | Path, limit: int | None = None) -> list[TaskItem]:
-    """Task JSONL: one {"prompt", "reference", optional "id", "direction"} per line."""
+    """Task JSONL: one {"prompt", "reference", optional "id", "direction"} per line.
+
+    `limit` keeps the first `limit` items of each direction, so a small slice still covers all.
+    """
     items: list[TaskItem] = []
+    per_direction: dict[str, int] = {}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
+                direction = str(rec.get("direction", ""))
+                if limit is not None and per_direction.get(direction, 0) >= limit:
+                    continue
+                per_direction[direction] = per_direction.get(direction, 0) + 1
                 items.append(
                     TaskItem(
                         str(rec["prompt"]),
                         str(rec["reference"]),
                         str(rec.get("id", lineno)),
-                        str(rec.get("direction", "")),
+                        direction,
                     )
                 )
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise ValueError(
                     f"{path}:{lineno}: not a task record with prompt and reference: {exc}"
                 ) from exc
-            if limit is not None and len(items) >= limit:
-                break
     if not items:
         raise ValueError(f"{path}: no task items")
     return items
