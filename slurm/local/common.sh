@@ -46,13 +46,20 @@ wait_for() {
   done
 }
 
+# alive PID: the process exists and is not a zombie.
+alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z && $st != X ]]
+}
+
 # pid_from_file FILE: print the pid stored in FILE if that process is alive.
 pid_from_file() {
   local f=$1 pid
   [[ -r $f ]] || return 1
   pid=$(tr -dc '0-9' <"$f")
   [[ -n $pid ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   printf '%s\n' "$pid"
 }
 
@@ -72,6 +79,8 @@ daemon_pid() {
   return 1
 }
 
+not_alive() { ! alive "$1"; }
+
 # stop_daemon NAME [TIMEOUT]: SIGTERM our daemon NAME by pid, SIGKILL after TIMEOUT s.
 stop_daemon() {
   local name=$1 timeout=${2:-15} pid
@@ -81,10 +90,10 @@ stop_daemon() {
   fi
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  if ! wait_for "$name to exit" "$timeout" bash -c "! kill -0 $pid"; then
+  if ! wait_for "$name to exit" "$timeout" not_alive "$pid"; then
     warn "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    wait_for "$name to die" 5 bash -c "! kill -0 $pid" || true
+    wait_for "$name to die" 5 not_alive "$pid" || true
   fi
   rm -f "$RUN_DIR/$name.pid" "$RUN_DIR/$name.launch.pid"
 }
