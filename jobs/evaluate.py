@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import torch
-
 from mothertongue.config import ConfigError, check_inputs_exist
 from mothertongue.evaluate.config import EvaluateConfig as Config
 from mothertongue.evaluate.config import check

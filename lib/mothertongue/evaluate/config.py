@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from omegaconf import MISSING
 
-from mothertongue.config import ConfigError, Resources, input_path
+from mothertongue.config import ConfigError, Resources
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Baselines:
 @dataclass
 class Task:
     name: str = MISSING
-    path: str = input_path(MISSING)
+    path: str = MISSING  # JSONL file, or asset:tasks/<file> for a shipped task
     limit: int | None = None
     max_new_tokens: int = 64
     tokenize: str = "zh"  # sacrebleu tokenizer for BLEU: zh, 13a, char, ...
@@ -63,7 +64,7 @@ class EvaluateConfig:
     texts: list[TextSet] = field(default_factory=list)
     baselines: Baselines = field(default_factory=Baselines)
     tasks: list[Task] = field(default_factory=list)
-    probes: list[str] = input_path([])
+    probes: list[str] = field(default_factory=list)  # JSONL files, or asset:probes/<file>
     max_length: int | None = None  # context window for scoring (default: the model's own)
     stride: int | None = None  # striding for long documents (default: max_length // 2)
     batch_tokens: int = 8192
@@ -74,6 +75,15 @@ class EvaluateConfig:
     wandb_run_dir: str | None = None  # <run>/pretrain (or its wandb/ folder): log there, offline
     wandb_mode: str = "offline"  # offline | online | disabled
     progress: bool = True
+
+
+def resolve(path: str) -> Path:
+    """A file path, or `asset:<relative>` for a file shipped in mothertongue/assets/."""
+    if path.startswith("asset:"):
+        from mothertongue.corpora import asset_path
+
+        return asset_path(path.removeprefix("asset:"))
+    return Path(path)
 
 
 def check(cfg: EvaluateConfig) -> None:
@@ -101,6 +111,14 @@ def check(cfg: EvaluateConfig) -> None:
                 f"scores {b.train_corpus} held-out {t.heldout} but baselines train on all but the last "
                 f"{b.heldout}: set both to the same number so test text is never trained on",
             )
+    files = [(f"tasks.{i}.path", t.path) for i, t in enumerate(cfg.tasks)]
+    files += [(f"probes.{i}", p) for i, p in enumerate(cfg.probes)]
+    for key, p in files:
+        try:
+            if not resolve(p).is_file():
+                raise FileNotFoundError(p)
+        except FileNotFoundError:
+            raise ConfigError(key, f"file {p} does not exist") from None
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError("device", "choose auto, cpu or cuda")
     if cfg.dtype not in ("float32", "bfloat16"):
