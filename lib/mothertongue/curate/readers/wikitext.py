@@ -47,23 +47,65 @@ _HEADING = re.compile(r"^=+\s*(.*?)\s*=+$", re.MULTILINE)
 _REDIRECT = re.compile(r"^\s*#\s*(redirect|重定向|重新導向|跳轉|跳转)", re.IGNORECASE)
 
 
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_REF = re.compile(r"<ref[^>/]*/>|<ref[^>]*>.*?</ref\s*>", re.DOTALL | re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+
+
+def strip_nested(text: str, open_: str = "{{", close: str = "}}") -> str:
+    """Remove nested `{{...}}` (templates, infoboxes, coordinates) in one linear scan."""
+    out, depth, i, n = [], 0, 0, len(text)
+    while i < n:
+        if text.startswith(open_, i):
+            depth += 1
+            i += len(open_)
+        elif depth and text.startswith(close, i):
+            depth -= 1
+            i += len(close)
+        else:
+            if not depth:
+                out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+_FILE_LINK = re.compile(r"\[\[\s*:?\s*(?:file|image|media|檔案|文件|图像|圖像)\s*:", re.IGNORECASE)
+
+
+def strip_file_links(text: str) -> str:
+    """Remove `[[File:...]]` including the links nested in its caption."""
+    while m := _FILE_LINK.search(text):
+        depth, i = 0, m.start()
+        while i < len(text):
+            if text.startswith("[[", i):
+                depth, i = depth + 1, i + 2
+            elif text.startswith("]]", i):
+                depth, i = depth - 1, i + 2
+                if depth == 0:
+                    break
+            else:
+                i += 1
+        text = text[: m.start()] + text[i:]
+    return text
+
+
 def render_wikitext(wikitext: str) -> str:
     """Clean prose from wikitext (see module docstring for what goes)."""
-    code = mwparserfromhell.parse(wikitext)
-    for node in list(code.filter_templates(recursive=False)):
-        _remove(code, node)
-    for node in list(code.filter_tags(recursive=True)):
-        if str(node.tag).lower() in _DROP_TAGS or node.wiki_markup in ("{|",):
+    text = _REF.sub("", _COMMENT.sub("", wikitext))
+    text = strip_file_links(text)
+    text = strip_nested(strip_nested(text), "{|", "|}")  # templates, then tables
+    code = mwparserfromhell.parse(text)
+    for node in list(code.filter_tags(recursive=False)):
+        if str(node.tag).lower() in _DROP_TAGS:
             _remove(code, node)
-    for node in list(code.filter_wikilinks(recursive=True)):
+    for node in list(code.filter_wikilinks(recursive=False)):
         if _DROP_LINK_PREFIX.match(str(node.title)):
             _remove(code, node)
     text = code.strip_code(normalize=True, collapse=True, keep_template_params=False)
-    text = re.sub(r"\{\|.*?\|\}", "", text, flags=re.DOTALL)  # tables mwparserfromhell left as text
-    text = re.sub(r"\{\{.*?\}\}", "", text, flags=re.DOTALL)
+    text = _HTML_TAG.sub("", _REF.sub("", text))
     text = _HEADING.sub(lambda m: m.group(1), text)
     text = re.sub(r"'{2,}", "", text)
-    return clean_debris(text)
+    return clean_debris(clean_debris(text))
 
 
 def clean_debris(text: str) -> str:
