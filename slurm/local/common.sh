@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings and helpers for slurm/local/{up,down,status}.sh.
 # Sourced, not executed. Every path below can be overridden from the environment.
 

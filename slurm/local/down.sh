@@ -25,6 +25,7 @@ if daemon_pid slurmctld >/dev/null && have_cmds squeue scancel && slurmctld_ok; 
   if [[ -n $(timeout 10 squeue -h -o %i 2>/dev/null) ]]; then
     log "cancelling jobs"
     timeout 10 squeue -h -o %i | xargs -r timeout 10 scancel || true
+    # shellcheck disable=SC2016
     wait_for "jobs to end" 30 bash -c '[[ -z $(timeout 10 squeue -h -t R,CG,S -o %i) ]]' || true
   fi
 fi
@@ -40,4 +41,7 @@ if pid=$(pid_from_file "$RUN_DIR/munged.pid") && [[ $(proc_name "$pid") == munge
   wait_for "munged to exit" 10 not_alive "$pid" || kill -KILL "$pid" 2>/dev/null || true
 fi
 rm -f "$RUN_DIR/munged.pid"
+if pgrep -x slurmstepd >/dev/null 2>&1; then
+  warn "job step processes (slurmstepd) are still running: $(pgrep -x slurmstepd | tr '\n' ' ')"
+fi
 log "local slurm cluster stopped"

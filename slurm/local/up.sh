@@ -167,8 +167,9 @@ install_configs "$WANT_DIR"
 # close_fds: close every descriptor above 2 in this (sub)shell, so that a daemon
 # holds neither our lock file nor a pipe of whoever called up.sh.
 close_fds() {
-  local fd
-  for fd in $(ls /proc/$BASHPID/fd); do
+  local path fd
+  for path in /proc/"$BASHPID"/fd/*; do
+    fd=${path##*/}
     if ((fd > 2)); then
       eval "exec $fd>&-" 2>/dev/null || true
     fi
