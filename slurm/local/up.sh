@@ -127,7 +127,17 @@ if have_cmds "${REQUIRED_CMDS[@]}"; then
   render_configs "$WANT_DIR"
   if configs_current "$WANT_DIR" && daemon_pid slurmctld >/dev/null && daemon_pid slurmd >/dev/null &&
     daemon_pid slurmdbd >/dev/null; then
-    # Our daemons run: give a node that is still registering a few seconds.
+    # Our daemons run. A node drained/downed by a failed job kill is resumed rather
+    # than restarting the cluster (which would lose everyone's jobs).
+    if ! cluster_ok && slurmctld_ok; then
+      case "$(node_state)" in
+        drain* | down | fail*)
+          log "node $NODE is $(node_state); resuming it"
+          timeout 10 scontrol update NodeName="$NODE" State=RESUME || true
+          ;;
+      esac
+    fi
+    # Give a node that is still registering a few seconds.
     if cluster_ok || wait_for "the running cluster to answer" 20 cluster_ok; then
       ready_message
       exit 0
