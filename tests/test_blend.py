@@ -11,8 +11,9 @@ import torch
 from megatron.core.datasets.indexed_dataset import DType, IndexedDatasetBuilder
 from mothertongue.corpora import cantonese_sentences, english_lines
 from mothertongue.data.blend import build_gpt_datasets, read_blend
-from test_preprocess_support import make_gpt2_tokenizer_dir
 from transformers import AutoTokenizer
+
+from tests.test_preprocess_support import make_gpt2_tokenizer_dir
 
 
 @pytest.fixture(scope="module")

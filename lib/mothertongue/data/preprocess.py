@@ -244,7 +244,7 @@ def merge(
 ) -> dict[str, Any]:
     """Concatenate unit parts in plan order into `<name>_<split>` prefixes (megatron-core's
     `IndexedDatasetBuilder.add_index`), then write the quarantine, blend.json and a summary."""
-    from megatron.core.datasets.indexed_dataset import DType, IndexedDatasetBuilder
+    from mothertongue.data.indexed import BatchBuilder, DType
 
     out = Path(cfg.output_dir)
     by_dataset: dict[str, list[tuple[Unit, dict]]] = {d.name: [] for d in cfg.datasets}
@@ -287,7 +287,7 @@ def merge(
                 continue
             prefix = f"{name}_{split}"
             tmp = out / f".{prefix}.tmp"
-            builder = IndexedDatasetBuilder(f"{tmp}.bin", dtype=np_dtype)
+            builder = BatchBuilder(f"{tmp}.bin", dtype=np_dtype)
             for part in parts:
                 builder.add_index(str(part))
             builder.finalize(f"{tmp}.idx")

@@ -44,22 +44,6 @@ class Settings:
         return {**unit.to_dict(), **s, "split_bounds": list(self.split_bounds)}
 
 
-def _megatron_builder():
-    from megatron.core.datasets.indexed_dataset import IndexedDatasetBuilder
-
-    class BatchBuilder(IndexedDatasetBuilder):
-        """`IndexedDatasetBuilder` that adds many one-sequence documents per write: the same
-        index (`sequence_lengths`, `document_indices`) as calling `add_document` per document."""
-
-        def add_documents(self, flat: np.ndarray, lengths: np.ndarray) -> None:
-            self.data_file.write(np.ascontiguousarray(flat, dtype=self.dtype).tobytes(order="C"))
-            start = len(self.sequence_lengths)
-            self.sequence_lengths.extend(lengths.tolist())
-            self.document_indices.extend(range(start + 1, start + len(lengths) + 1))
-
-    return BatchBuilder
-
-
 class UnitTokenizer:
     """Holds the tokenizer once per worker process."""
 
@@ -72,7 +56,7 @@ class UnitTokenizer:
         self.eod = tok.eos_token_id
         if settings.append_eod and self.eod is None:
             raise ValueError(f"tokenizer {settings.tokenizer_dir} has no eos token to append as EOD")
-        from megatron.core.datasets.indexed_dataset import DType
+        from mothertongue.data.indexed import DType
 
         self.dtype = DType.optimal_dtype(self.vocab_size)
         self.backend = tok.backend_tokenizer if getattr(tok, "is_fast", False) else None
@@ -90,9 +74,10 @@ class UnitTokenizer:
         """Tokenize `unit` into `parts_dir/<key>_<split>.{bin,idx}`; return its manifest."""
         s = self.settings
         parts_dir.mkdir(parents=True, exist_ok=True)
-        builder_cls = _megatron_builder()
+        from mothertongue.data.indexed import BatchBuilder
+
         prefixes = {split: str(parts_dir / f"{unit.key}_{split}") for split in SPLITS}
-        builders = {split: builder_cls(p + ".bin", dtype=self.dtype) for split, p in prefixes.items()}
+        builders = {split: BatchBuilder(p + ".bin", dtype=self.dtype) for split, p in prefixes.items()}
         counts = {"lines": 0, "read": 0, "empty": 0, "quarantined": 0}
         docs = dict.fromkeys(SPLITS, 0)
         tokens = dict.fromkeys(SPLITS, 0)
