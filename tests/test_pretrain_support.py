@@ -171,3 +171,14 @@ def events(out: Path, kind: str | None = None) -> list[dict]:
     from mothertongue.io import read_jsonl
 
     return [e for e in read_jsonl(out / "events.jsonl") if kind is None or e["event"] == kind]
+
+
+CLEAN_STEPS = 20
+
+
+@pytest.fixture(scope="session")
+def clean_run(pretrain_data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted 2-process FSDP2 run (checkpoints every 5 steps, HF export, plot): the reference."""
+    out = tmp_path_factory.mktemp("clean") / "pretrain"
+    run_ranks(2, base_overrides(pretrain_data, out, export_final="true", plot="true"), out / "logs")
+    return out

@@ -107,6 +107,7 @@ class FaultConfig:
     kind: str = "scale_loss"  # scale_loss | corrupt_batch
     scale: float = 20.0
     preempt_at_step: int | None = None  # act as if USR2 arrived at this step (once)
+    step_delay_s: float = 0.0  # a slow node: sleep after every step (lets tests kill mid-run)
 
 
 @dataclass

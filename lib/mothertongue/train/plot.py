@@ -37,16 +37,21 @@ def plot_run(pretrain_dir: str | os.PathLike, out: str | os.PathLike | None = No
     val = [m for m in metrics if "val_loss" in m]
     fig, ax = plt.subplots(figsize=(9, 5))
     segs = _segments(train)
-    for i, seg in enumerate(segs):
-        last = i == len(segs) - 1 or seg[-1]["step"] < segs[i + 1][0]["step"]
-        ax.plot(
-            [r["step"] for r in seg],
-            [r["loss"] for r in seg],
-            color="tab:blue",
-            lw=1.2,
-            alpha=1.0 if last else 0.35,
-            label="train loss" if i == 0 else None,
-        )
+    final: dict[int, float] = {r["step"]: r["loss"] for r in train}  # the last record of a step wins
+    steps = sorted(final)
+    ax.plot(steps, [final[x] for x in steps], color="tab:blue", lw=1.2, label="train loss")
+    for i, seg in enumerate(segs[:-1]):  # steps later replayed after a rollback: faded
+        replayed = [r for r in seg if r["step"] >= segs[i + 1][0]["step"]]
+        if replayed:
+            ax.plot(
+                [r["step"] for r in replayed],
+                [r["loss"] for r in replayed],
+                color="tab:blue",
+                lw=1,
+                alpha=0.35,
+                ls="--",
+                label="abandoned (rolled back)" if i == 0 else None,
+            )
     if val:
         ax.plot(
             [r["step"] for r in val],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ class Tracker:
         mode = "online" if tc.wandb == "online" and os.environ.get("WANDB_API_KEY") else "offline"
         if tc.wandb == "online" and mode == "offline":
             log.warning("tracking.wandb=online but WANDB_API_KEY is not set: logging offline")
-        self.run_id = run_id or wandb.util.generate_id()
+        self.run_id = run_id or uuid.uuid4().hex[:8]
         (output_dir / "wandb").mkdir(parents=True, exist_ok=True)
         self.run = wandb.init(
             project=tc.project,

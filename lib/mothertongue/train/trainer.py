@@ -323,6 +323,8 @@ class Trainer:
                 val = self.validate()
             if self.step % cfg.checkpoint.every == 0 or self.step == cfg.steps:
                 self.save()
+            if cfg.fault.step_delay_s > 0:
+                time.sleep(cfg.fault.step_delay_s)
         self.ckpt.wait()
         self.tracker.event("finished", step=self.step, loss=last_loss, val_loss=val, attempt=attempt_number())
         return {
