@@ -57,8 +57,8 @@ def make_pretrain_data(root: Path) -> tuple[Path, Path]:
     return tok_dir, root / "blend.json"
 
 
-@pytest.fixture(scope="session")
-def pretrain_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+@pytest.fixture(scope="session", name="pretrain_data")
+def pretrain_data_fixture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return make_pretrain_data(tmp_path_factory.mktemp("pretrain-data"))
 
 
@@ -176,8 +176,8 @@ def events(out: Path, kind: str | None = None) -> list[dict]:
 CLEAN_STEPS = 20
 
 
-@pytest.fixture(scope="session")
-def clean_run(pretrain_data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", name="clean_run")
+def clean_run_fixture(pretrain_data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An uninterrupted 2-process FSDP2 run (checkpoints every 5 steps, HF export, plot): the reference."""
     out = tmp_path_factory.mktemp("clean") / "pretrain"
     run_ranks(2, base_overrides(pretrain_data, out, export_final="true", plot="true"), out / "logs")
