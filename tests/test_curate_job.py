@@ -7,7 +7,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from mothertongue.config import ConfigError, load_config
 from mothertongue.curate import executors
 from mothertongue.jobs.curate import Config, main, validate
@@ -16,6 +15,7 @@ ROOT = Path(__file__).parent.parent
 
 
 def _config(tmp_path: Path, fixtures: Path, executor: str = "inprocess", ctcpc: int = 2500) -> Config:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     bad = tmp_path / "mixed.jsonl"
     bad.write_text(
         '{"text": "我哋聽日去飲茶，你嚟唔嚟呀？有咩事打 9123 4567 搵我。"}\n'
@@ -36,7 +36,10 @@ def _config(tmp_path: Path, fixtures: Path, executor: str = "inprocess", ctcpc: 
     cfg.datasets[0].sources += [
         SourceConfig(kind=SourceKind.jsonl, paths=[str(bad)]),
         SourceConfig(kind=SourceKind.mediawiki, paths=[str(fixtures / "curate" / "zh_yue_sample.xml")]),
-        SourceConfig(kind=SourceKind.warc, paths=[str(fixtures / "warc" / "cc-main-2020-34_resiliparse_warcfile.warc.gz")]),
+        SourceConfig(
+            kind=SourceKind.warc,
+            paths=[str(fixtures / "warc" / "cc-main-2020-34_resiliparse_warcfile.warc.gz")],
+        ),
     ]
     return cfg
 
@@ -52,12 +55,16 @@ def test_curate_tiny_run_reconciles_and_writes_every_output(tmp_path: Path, fixt
     report = json.loads((out / "report.json").read_text())
     yue = next(d for d in report["datasets"] if d["dataset"] == "yue")
     assert result["reconciles"] and all(d["reconciles"] for d in report["datasets"])
-    assert yue["read"] == 2500 + 1000 + 5 + 5 + 16  # ctcpc + hkcancor + jsonl lines + wiki pages + WARC records
+    assert (
+        yue["read"] == 2500 + 1000 + 5 + 5 + 16
+    )  # ctcpc + hkcancor + jsonl lines + wiki pages + WARC records
     assert yue["read"] == yue["kept"] + yue["removed"] + yue["quarantined"]
     assert yue["quarantined"] == 2 and yue["kept"] > 2500
     md = (out / "report.md").read_text()
     assert yue["equation"] in md and "removed by `langid`" in md
-    assert (out / "length_hist.png").stat().st_size > 5000 and (out / "language_score_hist.png").stat().st_size > 5000
+    assert (out / "length_hist.png").stat().st_size > 5000 and (
+        out / "language_score_hist.png"
+    ).stat().st_size > 5000
 
     quarantine = _lines(out / "quarantine" / "yue.jsonl")
     assert sorted((q["line_or_offset"], q["reason"].split(":")[0]) for q in quarantine) == [
@@ -120,6 +127,10 @@ def test_ray_data_executor_gives_same_result_and_leaves_no_processes(
     local_result = main(local_cfg)
     assert ray_result["counts"] == local_result["counts"] and ray_result["reconciles"]
     assert clusters and len(clusters[0].pids) >= 2  # head + raylet/gcs at least
-    alive = [p for p in clusters[0].pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    alive = [
+        p
+        for p in clusters[0].pids
+        if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+    ]
     assert alive == []
     assert not Path(clusters[0].temp_dir).exists()
