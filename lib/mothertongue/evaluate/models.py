@@ -3,8 +3,8 @@
 Three kinds of path, one loader each, decided here once:
 - an HF directory, a `.gguf` file or `asset:...`: `mothertongue.models.load_causal_lm`;
 - a pretrain DCP step directory (`checkpoints/step-N/`): the pretrain job's own
-  `load_model_from_checkpoint`, single process. Only complete checkpoints (marker file
-  present) are ever listed or loaded.
+  `load_model_from_checkpoint`, single process. Only complete checkpoints (`COMPLETE.json`
+  marker present and file sizes matching it) are ever listed or loaded.
 The tokenizer comes from the spec, else beside the weights, else the run's `pretrain/final/`
 or `tokenizer/` stage (DCP dirs carry no tokenizer).
 """
@@ -19,17 +19,16 @@ from mothertongue.evaluate.config import ModelSpec
 
 _STEP = re.compile(r"^step-(\d+)$")
 # names the pretrain job may use for its "this checkpoint is whole" marker
-_MARKERS = ("COMPLETE", "complete", ".complete", "_COMPLETE", "DONE", "done", "marker.json", "COMPLETE.json")
+_MARKERS = ("COMPLETE.json",)
 
 
 def is_complete_checkpoint(step_dir: Path) -> bool:
-    """True when the pretrain job finished writing `step_dir` (its marker exists)."""
+    """True when the pretrain job finished writing `step_dir` (marker present, sizes match)."""
     try:
-        from mothertongue.train.checkpoint import is_complete  # type: ignore[attr-defined]
-
-        return bool(is_complete(step_dir))
-    except (ImportError, AttributeError):
+        from mothertongue.train.checkpoint import verify
+    except ImportError:  # pretrain package absent: fall back to the marker's existence
         return any((step_dir / m).exists() for m in _MARKERS)
+    return verify(step_dir, checksums=False) is None
 
 
 def checkpoint_specs(pretrain_dir: str | Path, max_checkpoints: int | None = None) -> list[ModelSpec]:
@@ -43,8 +42,9 @@ def checkpoint_specs(pretrain_dir: str | Path, max_checkpoints: int | None = Non
                 found.append((int(m.group(1)), child))
     found.sort()
     if max_checkpoints and len(found) > max_checkpoints:
-        n = len(found)
-        keep = sorted({round(i * (n - 1) / (max_checkpoints - 1)) for i in range(max_checkpoints)})
+        # evenly spaced, always ending at the newest (most trained) checkpoint
+        n, k = len(found), max_checkpoints
+        keep = sorted({n - 1 - round(i * (n - 1) / max(1, k - 1)) for i in range(k)})
         found = [found[i] for i in keep]
     return [ModelSpec(name=f"step-{s}", path=str(p), step=s) for s, p in found]
 
@@ -63,14 +63,14 @@ def _tokenizer_path(spec: ModelSpec, weights: Path) -> str:
         return spec.tokenizer
     if not is_dcp_dir(weights):
         return str(spec.path)
-    # <run>/pretrain/checkpoints/step-N -> <run>/pretrain/final, then <run>/tokenizer
+    # step-N/hf (the pretrain job stores the tokenizer there), <run>/pretrain/final, <run>/tokenizer
     pretrain = weights.parent.parent
-    for candidate in (pretrain / "final", pretrain.parent / "tokenizer"):
+    for candidate in (weights / "hf", pretrain / "final", pretrain.parent / "tokenizer"):
         if (candidate / "tokenizer_config.json").exists() or (candidate / "tokenizer.json").exists():
             return str(candidate)
     raise FileNotFoundError(
         f"no tokenizer for checkpoint {weights}: set `tokenizer:` on model {spec.name!r} "
-        f"(looked in {pretrain / 'final'} and {pretrain.parent / 'tokenizer'})"
+        f"(looked in {weights / 'hf'}, {pretrain / 'final'} and {pretrain.parent / 'tokenizer'})"
     )
 
 
