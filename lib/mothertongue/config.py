@@ -126,6 +126,10 @@ def check_inputs_exist(cfg: Any, source: str | Path | None = None, produced: set
     for key, paths in input_paths(cfg).items():
         for p in paths:
             resolved = p.resolve()
+            if any(c in str(p) for c in "*?["):  # a glob: fine if it matches, or its folder comes later
+                if any(Path(resolved.anchor).glob(str(resolved.relative_to(resolved.anchor)))):
+                    continue
+                resolved = Path(*[part for part in resolved.parts if not any(c in part for c in "*?[")])
             if resolved.exists() or any(resolved == q or q in resolved.parents for q in produced):
                 continue
             raise ConfigError(key, f"input path {p} does not exist", source)
