@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import torch
-from mothertongue.config import ConfigError, check_inputs_exist
+from mothertongue.config import ConfigError, check_inputs_exist, will_exist
 from mothertongue.evaluate.config import EvaluateConfig as Config
 from mothertongue.evaluate.config import check
 from mothertongue.evaluate.models import checkpoint_specs, load
@@ -23,7 +23,7 @@ def validate(cfg: Config) -> None:
     check(cfg)
     check_inputs_exist(cfg)
     for i, m in enumerate(cfg.models):
-        if not str(m.path).startswith("asset:") and not Path(m.path).exists():
+        if not will_exist(m.path):
             raise ConfigError(f"models.{i}.path", f"{m.path} does not exist")
 
 

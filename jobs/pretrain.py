@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mothertongue.config import ConfigError, load_config
+from mothertongue.config import ConfigError, load_config, will_exist
 from mothertongue.train.config import PretrainConfig as Config
 from mothertongue.train.config import check_config
 
@@ -15,7 +15,7 @@ def validate(cfg: Config) -> None:
     """Login-node checks: impossible meshes and batch sizes fail here, naming the key."""
     r = cfg.resources
     check_config(cfg, world_size=r.nodes * r.tasks_per_node)
-    if cfg.data.blend and not Path(cfg.data.blend).exists():
+    if cfg.data.blend and not will_exist(cfg.data.blend):
         raise ConfigError("data.blend", f"{cfg.data.blend} does not exist (run the preprocess job first)")
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import torch
-from mothertongue.config import ConfigError, as_input_path
+from mothertongue.config import ConfigError, as_input_path, will_exist
 from mothertongue.io import atomic_dir, atomic_write_json, atomic_write_text
 from mothertongue.models import gguf_to_hf, load_causal_lm, load_tokenizer
 from mothertongue.tokenizer.config import TokenizerConfig as Config
@@ -34,10 +34,10 @@ def validate(cfg: Config) -> None:
     """Login-node checks: something to train on, sane sizes, a base model we can read."""
     if not cfg.train_files and not cfg.builtin_corpus:
         raise ConfigError("train_files", "give curated JSONL shards (or builtin_corpus for a demo)")
-    if cfg.train_files:
-        expand_files(cfg.train_files, "train_files")
-    if cfg.heldout_files:
-        expand_files(cfg.heldout_files, "heldout_files")
+    for key in ("train_files", "heldout_files"):
+        entries = getattr(cfg, key)
+        if entries and not all(will_exist(e) for e in entries):  # made by an upstream stage: fine
+            expand_files(entries, key)
     if cfg.vocab_size < 300:
         raise ConfigError("vocab_size", "must be at least 300 (256 bytes plus real tokens)")
     if cfg.make_vocab_size_divisible_by < 1:

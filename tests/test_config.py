@@ -86,3 +86,23 @@ def test_profiles_refuse_secrets(tmp_path: Path) -> None:
     path.write_text("name: leaky\nenv:\n  WANDB_API_KEY: abc\n")
     with pytest.raises(ConfigError, match="env.WANDB_API_KEY"):
         load_profile(str(path))
+
+
+@dataclass
+class Listy:
+    output_dir: str = "/x"
+    items: list[Inner] = field(default_factory=lambda: [Inner(), Inner()])
+
+
+@pytest.mark.parametrize("override", ["stpes=3", "inner.rat=0.2", "nowhere.deep=1"])
+def test_unknown_override_keys_are_named(override: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(Example, None, ["output_dir=/x", override])
+    assert err.value.key == override.split("=")[0]
+
+
+def test_overrides_and_settings_can_index_lists() -> None:
+    cfg = load_config(Listy, None, ["items.1.rate=0.5"], settings={"items.0.rate": 0.25})
+    assert [i.rate for i in cfg.items] == [0.25, 0.5]
+    with pytest.raises(ConfigError, match="'data'.*not Optional"):
+        load_config(Example, None, ["output_dir=/x", "data=null"])

@@ -7,7 +7,10 @@ names the key and the file so the researcher knows what to edit.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,8 +65,23 @@ def _fail(exc: OmegaConfBaseException, source: str | Path | None) -> ConfigError
     return ConfigError(key, message, source)
 
 
-def load_config(schema: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
-    """Build a `schema` instance from defaults, then the YAML file, then `key=value` overrides."""
+def parse_override(text: str) -> tuple[str, Any]:
+    """`key=value` with a YAML value (`3`, `null`, `[a, b]`, `{k: v}`) -> (key, value)."""
+    if "=" not in text:
+        raise ConfigError(text, "overrides are key=value", "command-line overrides")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value) if value.strip() else ""
+
+
+def load_config(
+    schema: type[T],
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> T:
+    """Build a `schema` instance from defaults, the YAML file, `key=value` overrides, then
+    `settings` ({dotted key: value}, set by programs such as the pipeline). Dotted keys may
+    index lists: `datasets.0.paths=[a, b]`."""
     merged = OmegaConf.structured(schema)
     source: str | Path | None = None
     try:
@@ -75,9 +93,14 @@ def load_config(schema: type[T], path: str | Path | None = None, overrides: list
             if not isinstance(data, dict):
                 raise ConfigError("<root>", "expected a mapping of keys to values", source)
             merged = OmegaConf.merge(merged, data)
-        if overrides:
-            source = "command-line overrides"
-            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
+        updates = [("command-line overrides", *parse_override(o)) for o in overrides or []]
+        updates += [("pipeline settings", k, v) for k, v in (settings or {}).items()]
+        for source, key, value in updates:
+            if OmegaConf.select(merged, key, default="<absent>") == "<absent>" and "." in key:
+                parent = OmegaConf.select(merged, key.rsplit(".", 1)[0], default=None)
+                if parent is None:
+                    raise ConfigError(key, "no such key", source)
+            OmegaConf.update(merged, key, value, merge=True)
         missing = sorted(OmegaConf.missing_keys(merged))
         if missing:
             raise ConfigError(missing[0], "is required but has no value", path)
@@ -120,9 +143,32 @@ def input_paths(cfg: Any, prefix: str = "") -> dict[str, list[Path]]:
     return found
 
 
+_UPSTREAM: ContextVar[frozenset[Path]] = ContextVar("upstream_outputs", default=frozenset())
+
+
+@contextlib.contextmanager
+def upstream_outputs(folders: set[Path]) -> Iterator[None]:
+    """While validating a pipeline stage: folders that earlier stages will have written."""
+    token = _UPSTREAM.set(frozenset(p.resolve() for p in folders))
+    try:
+        yield
+    finally:
+        _UPSTREAM.reset(token)
+
+
+def will_exist(path: str | Path) -> bool:
+    """True if `path` exists now or lies in a folder an upstream stage of this pipeline writes.
+
+    Jobs' `validate` functions use this instead of `Path.exists` so that a pipeline validates
+    every stage on the login node before the first stage has produced anything.
+    """
+    resolved = as_input_path(path).resolve()
+    return resolved.exists() or any(resolved == q or q in resolved.parents for q in _UPSTREAM.get())
+
+
 def check_inputs_exist(cfg: Any, source: str | Path | None = None, produced: set[Path] | None = None) -> None:
     """Fail at submit time when an input file is missing (unless an upstream stage makes it)."""
-    produced = {p.resolve() for p in (produced or set())}
+    produced = {p.resolve() for p in (produced or set())} | set(_UPSTREAM.get())
     for key, paths in input_paths(cfg).items():
         for p in paths:
             resolved = p.resolve()

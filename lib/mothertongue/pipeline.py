@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from mothertongue.config import ConfigError, load_config
+from mothertongue.config import ConfigError, load_config, parse_override
 from mothertongue.io import atomic_write_json
 from mothertongue.launcher.clusters import load_profile
 from mothertongue.launcher.executor import slurm_available
@@ -50,15 +50,15 @@ class PipelineConfig:
     stages: dict[str, StageSpec] = field(default_factory=dict)
 
 
-def _override(key: str, value: Any, run: RunDir) -> str:
-    def render(v: Any) -> str:
-        if isinstance(v, list):
-            return "[" + ",".join(render(x) for x in v) + "]"
-        if isinstance(v, bool):
-            return str(v).lower()
-        return str(v).replace("{run}", str(run.root)) if v is not None else "null"
-
-    return f"{key}={render(value)}"
+def _substitute(value: Any, run: RunDir) -> Any:
+    """Replace `{run}` by the run directory in every string of a (nested) setting."""
+    if isinstance(value, str):
+        return value.replace("{run}", str(run.root))
+    if isinstance(value, list):
+        return [_substitute(v, run) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, run) for k, v in value.items()}
+    return value
 
 
 def load_pipeline(path: str | Path, overrides: list[str]) -> PipelineConfig:
@@ -76,12 +76,14 @@ def load_pipeline(path: str | Path, overrides: list[str]) -> PipelineConfig:
             raise ConfigError(
                 job, "override for a stage the pipeline does not have", "command-line overrides"
             )
-        key, value = rest.split("=", 1)
+        key, value = parse_override(rest)
         pipeline.stages[job].set[key] = value
     return pipeline
 
 
-def prepare_stages(pipeline: PipelineConfig, path: Path, run: RunDir, cluster: str) -> list[tuple[str, Any]]:
+def prepare_stages(
+    pipeline: PipelineConfig, path: Path, run: RunDir, cluster: str, strict_inputs: bool = True
+) -> list[tuple[str, Any]]:
     """Validate every enabled stage now, in order; a later stage may read what earlier ones make."""
     profile = load_profile(cluster)
     produced: set[Path] = set()
@@ -92,8 +94,8 @@ def prepare_stages(pipeline: PipelineConfig, path: Path, run: RunDir, cluster: s
         config = Path(spec.config)
         if not config.is_absolute() and not config.exists():
             config = (base / config) if (base / config).exists() else Path.cwd() / config
-        overrides = [_override(k, v, run) for k, v in spec.set.items()]
-        cfg = prepare(job, config, overrides, run, profile, produced)
+        settings = {k: _substitute(v, run) for k, v in spec.set.items()}
+        cfg = prepare(job, config, [], run, profile, produced, settings, strict_inputs)
         produced.add(run.stage(job))
         prepared.append((job, cfg))
     return prepared
@@ -111,7 +113,7 @@ def run_pipeline(
     pipeline = load_pipeline(path, overrides)
     cluster = cluster or pipeline.cluster
     rundir = RunDir(Path(run or pipeline.run_dir or Path("runs") / pipeline.name))
-    stages = prepare_stages(pipeline, path, rundir, cluster)
+    stages = prepare_stages(pipeline, path, rundir, cluster, strict_inputs=not dry_run)
     profile = load_profile(cluster)
     if dry_run:
         for job, cfg in stages:

@@ -7,19 +7,22 @@ resources the cluster cannot give.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import submitit
-from mothertongue.config import ConfigError, check_inputs_exist, load_config
+from mothertongue.config import ConfigError, check_inputs_exist, load_config, upstream_outputs
 from mothertongue.io import append_jsonl
 from mothertongue.launcher.clusters import ClusterProfile
 from mothertongue.launcher.executor import check_resources, make_executor, sbatch_script
 from mothertongue.launcher.stage import StageJob, job_module
 from mothertongue.manifest import manifest_matches
 from mothertongue.rundir import JOBS, RunDir
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,18 +49,30 @@ def prepare(
     run: RunDir,
     profile: ClusterProfile,
     produced: set[Path] | None = None,
+    settings: dict[str, Any] | None = None,
+    strict_inputs: bool = True,
 ) -> Any:
-    """Load and validate a job config for `run`; the launcher owns `output_dir`."""
+    """Load and validate a job config for `run`; the launcher owns `output_dir`.
+
+    With `strict_inputs=False` (dry runs on a laptop) missing input files are reported, not fatal.
+    """
     if job not in JOBS:
         raise ConfigError("JOB", f"unknown job {job!r}; choose one of {', '.join(JOBS)}")
     module = job_module(job)
+    settings = dict(settings or {})
     if not any(o.split("=", 1)[0] == "output_dir" for o in overrides):
-        overrides = [*overrides, f"output_dir={run.stage(job)}"]
-    cfg = load_config(module.Config, config_path, overrides)
-    check_inputs_exist(cfg, config_path, produced)
+        settings["output_dir"] = str(run.stage(job))
+    cfg = load_config(module.Config, config_path, overrides, settings)
+    try:
+        check_inputs_exist(cfg, config_path, produced)
+    except ConfigError as exc:
+        if strict_inputs:
+            raise
+        log.warning("%s (dry run: continuing)", exc)
     if hasattr(module, "validate"):
         try:
-            module.validate(cfg)
+            with upstream_outputs(produced or set()):
+                module.validate(cfg)
         except ConfigError as exc:
             raise ConfigError(exc.key, str(exc).split(": ", 1)[-1], config_path) from None
     check_resources(cfg.resources, profile)
