@@ -101,15 +101,28 @@ def run_dataset(ds: DatasetConfig, executor: Any, docs_per_batch: int) -> Datase
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["id", "text", "dropped_by"])
     )
     names = ["reader", *[s.name for s in steps]]
-    if lang.dedup.gpu:
+    if lang.dedup.gpu and _gpu_dedup_available():
         raise NotImplementedError(
-            "dedup.gpu=true: run mothertongue.curate.dedup.gpu.run_gpu_dedup on the kept shards (GPU nodes only)"
+            "dedup.gpu=true on a node with cuDF: identification is written (curate/dedup/gpu.py) but mapping "
+            "Curator's duplicate ids back onto rows is not wired yet; set dedup.gpu=false"
         )
     if (lang.dedup.exact or lang.dedup.fuzzy) and len(df):
         resolver = DuplicateResolver(lang.dedup)
         df = resolver.process(DocumentBatch(dataset_name=ds.name, data=df)).to_pandas()
         names += [n for n, on in (("exact_dedup", lang.dedup.exact), ("fuzzy_dedup", lang.dedup.fuzzy)) if on]
     return DatasetResult(ds.name, lang, names, df.reset_index(drop=True))
+
+
+def _gpu_dedup_available() -> bool:
+    """cuDF present -> Curator's GPU dedup can run; otherwise warn and use the CPU resolver."""
+    try:
+        import cudf  # noqa: F401
+    except ImportError:
+        from loguru import logger
+
+        logger.warning("dedup.gpu=true but cuDF is not installed here: using the CPU dedup stages")
+        return False
+    return True
 
 
 def _records(df: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
