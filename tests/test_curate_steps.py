@@ -172,3 +172,15 @@ def test_langid_beats_canto_filter_on_ud_hk_pairs() -> None:
     zh = Counter(lid.scorer.classify(b)[0] for _, b in pairs)
     assert yue["yue"] > 770 and zh["zh"] > 701  # canto-filter: 770 and 701
     assert yue["zh"] + zh["yue"] < 0.01 * 2 * len(pairs)  # canto-filter: under 1% cross errors
+
+
+def test_parquet_and_text_readers_locate_records(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": ["佢哋去咗飲茶。", None, "你食咗飯未呀？"]}), tmp_path / "a.parquet")
+    items = list(read_source("parquet", {"path": str(tmp_path / "a.parquet")}))
+    assert [(type(i).__name__, i.offset) for i in items] == [("Record", 0), ("Bad", 1), ("Record", 2)]
+    (tmp_path / "b.txt").write_text("一\n二\n\n三\n四\n五\n", encoding="utf-8")
+    docs = list(read_source("text", {"path": str(tmp_path / "b.txt"), "lines_per_doc": 2}))
+    assert [(d.text, d.offset) for d in docs] == [("一\n二", 1), ("三\n四", 4), ("五", 6)]
