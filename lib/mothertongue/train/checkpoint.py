@@ -108,6 +108,10 @@ class Checkpointer:
     def __init__(self, root: Path, cc: CheckpointConfig, is_main: bool):
         self.root, self.cc, self.is_main = root, cc, is_main
         self._pending: tuple | None = None  # (future, tmp, final, step, trainer_state, meta_writer)
+        # async saves talk in a background thread: give them their own group, never the training one
+        self._async_pg = None
+        if cc.async_save and torch.distributed.is_initialized():
+            self._async_pg = torch.distributed.new_group(backend="gloo")
         if is_main:
             root.mkdir(parents=True, exist_ok=True)
             for stale in root.glob(".step-*.tmp"):  # a crashed attempt's unfinished save
@@ -131,7 +135,7 @@ class Checkpointer:
         msd, osd = get_state_dict(model, optimizer)
         state = {"model": msd, "optim": osd, "extra": {"cpu_rng": torch.get_rng_state()}}
         if self.cc.async_save:
-            future = dcp.async_save(state, checkpoint_id=str(tmp))
+            future = dcp.async_save(state, checkpoint_id=str(tmp), process_group=self._async_pg)
             self._pending = (future, tmp, final, step, trainer_state, meta_writer)
         else:
             dcp.save(state, checkpoint_id=str(tmp))
