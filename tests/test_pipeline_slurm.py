@@ -1,0 +1,91 @@
+"""The demo pipeline end to end through the real local Slurm cluster (a faster variant of the YAML)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mothertongue.cli import main as cli
+from mothertongue.io import read_jsonl
+from mothertongue.launcher.status import run_status
+from mothertongue.manifest import read_manifest
+from mothertongue.rundir import JOBS, RunDir
+from tests.slurm_helpers import REPO, ensure_cluster
+
+pytestmark = pytest.mark.slurm
+
+DEMO = REPO / "configs/pipeline/demo-cantonese.yaml"
+# Same stages and settings as the demo, fewer steps: the spike, the requeue and the rollback stay.
+FAST = [
+    "curate.datasets.0.sources.0.max_docs=2000",
+    "curate.datasets.0.sources.1.max_docs=500",
+    "preprocess.array_tasks=2",
+    "pretrain.steps=120",
+    "pretrain.checkpoint.every=20",
+    "pretrain.val_every=40",
+    "pretrain.fault.preempt_at_step=50",
+    "pretrain.fault.spike_at_step=90",
+    "evaluate.texts.0.limit=150",
+    "evaluate.texts.1.limit=100",
+    "evaluate.texts.2.limit=100",
+    "evaluate.tasks.0.limit=2",
+]
+MARGIN_BITS_PER_BYTE = 5.0  # stories260K starts near 38 bits/byte on Cantonese (byte fallback)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> RunDir:
+    ensure_cluster()
+    run = RunDir(tmp_path_factory.mktemp("runs") / "demo-fast")
+    assert cli(["run", str(DEMO), *FAST, "--run", str(run.root)]) == 0
+    return run
+
+
+def test_every_stage_completed_with_a_manifest(demo_run: RunDir) -> None:
+    for job in JOBS:
+        manifest = read_manifest(demo_run.stage(job))
+        assert manifest is not None, f"{job} wrote no manifest"
+        assert manifest["job"] == job and manifest["config"]["output_dir"] == str(demo_run.stage(job))
+    assert all(s.state == "COMPLETED" for s in run_status(demo_run)), run_status(demo_run)
+    curate = read_manifest(demo_run.stage("curate"))["result"]
+    assert curate["reconciles"] is True
+    preprocess = [r for r in read_jsonl(demo_run.jobs_file) if r["job"] == "preprocess"]
+    assert {r["kind"] for r in preprocess} == {"array", "main"}  # shards, then the merge afterok
+
+
+def test_trained_model_speaks_better_cantonese(demo_run: RunDir) -> None:
+    results = json.loads((demo_run.stage("evaluate") / "results.json").read_text())
+    bpb = {m: results["models"][m]["texts"]["ctcpc_heldout"]["bits_per_byte"] for m in ("base", "trained")}
+    assert bpb["trained"] < bpb["base"] - MARGIN_BITS_PER_BYTE, bpb
+    assert (demo_run.stage("evaluate") / "report.md").exists()
+    assert (demo_run.stage("pretrain") / "loss.png").stat().st_size > 10_000
+
+
+def test_spike_and_requeue_are_recorded_and_the_run_finished(demo_run: RunDir) -> None:
+    events = read_jsonl(demo_run.stage("pretrain") / "events.jsonl")
+    kinds = [e["event"] for e in events]
+    assert "rollback" in kinds and "preempted" in kinds and kinds[-1] == "finished", kinds
+    resumes = [e for e in events if e["event"] == "resume"]
+    assert resumes and resumes[0]["attempt"] == 2
+    starts = [e for e in events if e["event"] in ("start", "resume")]
+    assert len({e["wandb_run_id"] for e in starts}) == 1  # one W&B run across the requeue
+    pretrain = next(s for s in run_status(demo_run) if s.job == "pretrain")
+    assert pretrain.attempts == 2
+
+
+def test_resubmitting_the_pipeline_skips_every_stage(demo_run: RunDir) -> None:
+    before = len(read_jsonl(demo_run.jobs_file))
+    assert cli(["run", str(DEMO), *FAST, "--run", str(demo_run.root)]) == 0
+    assert len(read_jsonl(demo_run.jobs_file)) == before  # nothing new was submitted
+    record = json.loads(demo_run.pipeline_file.read_text())
+    assert all(stage["skipped"] for stage in record["stages"].values())
+
+
+def test_real_scale_pipeline_validates_with_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
+    config = REPO / "configs/pipeline/llama3-8b-cantonese.yaml"
+    assert cli(["run", str(config), "--dry-run", "--run", "/tmp/mt-dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "#SBATCH --nodes=4" in out and "#SBATCH --gpus-per-node=8" in out
+    assert not Path("/tmp/mt-dry-run").exists()  # a dry run writes nothing
