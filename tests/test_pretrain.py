@@ -83,3 +83,26 @@ def test_fsdp2_times_tp_on_four_processes_learns(pretrain_data, tmp_path: Path) 
     run_ranks(4, overrides, out / "logs", timeout=180)
     _assert_learns(train_losses(out), 10, drop=0.2)
     assert '"dp_shard": 2' in (out / "checkpoints" / "step-10" / "trainer_state.json").read_text()
+
+
+def test_new_embedding_rows_only_phase_freezes_everything_else(pretrain_data, tmp_path: Path) -> None:
+    """Phase 1 after vocabulary extension: rows >= base_vocab_size learn, the base model does not."""
+    from mothertongue.train.config import ModelConfig
+    from mothertongue.train.model import build_model
+
+    out = tmp_path / "pretrain"
+    extra = {"steps": 3, "optim.new_embeddings_only_steps": 3, "model.base_vocab_size": 300, "val_every": 0}
+    run_ranks(2, base_overrides(pretrain_data, out, **extra), out / "logs")
+    before = build_model(
+        ModelConfig(
+            vocab_size=384, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2
+        ),
+        seed=1234,
+    ).state_dict()
+    after = load_model_from_checkpoint(out / "checkpoints" / "step-3").state_dict()
+    for name, weight in after.items():
+        if name in ("model.embed_tokens.weight", "lm_head.weight"):
+            assert torch.equal(weight[:300], before[name][:300]), name
+            assert not torch.equal(weight[300:], before[name][300:]), name
+        else:
+            assert torch.equal(weight, before[name]), name

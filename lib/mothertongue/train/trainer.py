@@ -259,8 +259,10 @@ class Trainer:
     def _set_lr(self) -> float:
         step = self.step + 1
         lr = lr_at(step, self.cfg.optim, self.cfg.steps) * self.guard.lr_scale(step)
+        embeddings_only = step <= self.cfg.optim.new_embeddings_only_steps
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            # lr 0 also stops decoupled weight decay from moving the frozen weights
+            group["lr"] = 0.0 if embeddings_only and group.get("name") != "embeddings" else lr
         return lr
 
     @torch.no_grad()
