@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from mothertongue.cli import main as cli
 from mothertongue.io import read_jsonl
 from mothertongue.launcher.status import run_status
 from mothertongue.manifest import read_manifest
 from mothertongue.rundir import JOBS, RunDir
+
 from tests.slurm_helpers import REPO, ensure_cluster
 
 pytestmark = pytest.mark.slurm

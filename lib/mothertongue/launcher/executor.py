@@ -85,7 +85,6 @@ def make_executor(
     folder: Path, res: Resources, profile: ClusterProfile, job_name: str, dependency: str | None = None
 ) -> submitit.Executor:
     """A submitit executor for one job: Slurm, or the local executor where there is no Slurm."""
-    folder.mkdir(parents=True, exist_ok=True)
     if profile.executor == "local":
         executor = submitit.LocalExecutor(folder, max_num_timeout=profile.max_requeues)
         executor.update_parameters(timeout_min=res.time_min, tasks_per_node=res.tasks_per_node)
