@@ -79,6 +79,7 @@ class CheckpointConfig:
     async_save: bool = False
     verify_checksums: bool = True  # sha256 of every file against the marker before loading
     resume: bool = True
+    save_final: bool = True  # checkpoint at the last step (the export reads it)
 
 
 @dataclass

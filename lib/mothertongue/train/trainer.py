@@ -323,7 +323,9 @@ class Trainer:
                 self.tracker.metrics(self._step_metrics(loss, grad_norm, lr, dt, tokens_per_step))
             if cfg.val_every > 0 and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
                 val = self.validate()
-            if self.step % cfg.checkpoint.every == 0 or self.step == cfg.steps:
+            if self.step % cfg.checkpoint.every == 0 or (
+                self.step == cfg.steps and cfg.checkpoint.save_final
+            ):
                 self.save()
             if cfg.fault.step_delay_s > 0:
                 time.sleep(cfg.fault.step_delay_s)
