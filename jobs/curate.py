@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from mothertongue.config import ConfigError, check_inputs_exist
+from mothertongue.config import ConfigError, check_inputs_exist, will_exist
 from mothertongue.curate.config import CurateConfig as Config
 from mothertongue.curate.config import SourceKind, load_language
 from mothertongue.curate.filters import FILTERS
@@ -43,8 +43,8 @@ def validate(cfg: Config) -> None:
             elif not src.paths:
                 raise ConfigError(f"{key}.paths", f"{src.kind.value} sources need paths")
             else:
-                missing = [p for p in expand_paths(src.paths) if not p.exists()]
-                if missing or not expand_paths(src.paths):
+                missing = [p for p in expand_paths(src.paths) if not will_exist(p)]
+                if missing or not (expand_paths(src.paths) or all(will_exist(p) for p in src.paths)):
                     raise ConfigError(f"{key}.paths", f"no such input: {missing or src.paths}")
     check_inputs_exist(cfg)
 

@@ -15,6 +15,10 @@ def validate(cfg: Config) -> None:
     """Login-node checks: impossible meshes and batch sizes fail here, naming the key."""
     r = cfg.resources
     check_config(cfg, world_size=r.nodes * r.tasks_per_node)
+    if r.tasks_per_node % cfg.parallel.tp:
+        raise ConfigError(
+            "parallel.tp", f"{cfg.parallel.tp} must divide the {r.tasks_per_node} tasks (GPUs) of a node"
+        )
     if cfg.data.blend and not will_exist(cfg.data.blend):
         raise ConfigError("data.blend", f"{cfg.data.blend} does not exist (run the preprocess job first)")
 

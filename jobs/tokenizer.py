@@ -45,6 +45,8 @@ def validate(cfg: Config) -> None:
     if not cfg.heldout_files and not 0.0 < cfg.heldout_fraction < 0.5:
         raise ConfigError("heldout_fraction", "must be in (0, 0.5) when no heldout_files are given")
     base = as_input_path(cfg.base_model)
+    if not base.exists() and will_exist(base):  # made upstream, or a dry run away from the cluster
+        return
     if not (base.is_dir() and (base / "config.json").is_file()) and not (
         base.is_file() and base.suffix == ".gguf"
     ):

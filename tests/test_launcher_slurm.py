@@ -16,7 +16,7 @@ from mothertongue.config import Resources
 from mothertongue.launcher.clusters import load_profile
 from mothertongue.launcher.executor import make_executor
 
-from tests.slurm_helpers import ensure_cluster, sacct_states, wait_for
+from tests.slurm_helpers import REPO, ensure_cluster, sacct_states, wait_for
 
 # The callables below live in this test module, which compute nodes cannot import: ship them by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -130,3 +130,40 @@ def test_job_over_its_time_limit_is_requeued(tmp_path: Path) -> None:
     assert result["done"] == 40
     assert len(result["starts"]) >= 2 and result["starts"][1] > 0, result
     assert "REQUEUED" in sacct_states(job.job_id)
+
+
+def test_dry_run_prints_an_sbatch_script_that_slurm_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from mothertongue.cli import main as cli
+
+    run = tmp_path / "run"
+    assert cli(["submit", "tokenizer", "configs/tokenizer/tiny.yaml", "--run", str(run), "--dry-run"]) == 0
+    script = capsys.readouterr().out.split("# dry run")[0]
+    assert (
+        script.startswith("#!/bin/bash")
+        and "#SBATCH --requeue" in script
+        and "#SBATCH --signal=USR2@30" in script
+    )
+    path = tmp_path / "job.sh"
+    path.write_text(script)
+    check = subprocess.run(["sbatch", "--test-only", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0 and "to start at" in check.stderr, check.stderr
+    assert not run.exists()  # nothing submitted, nothing written
+
+
+def test_bad_config_is_rejected_before_submission(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from mothertongue.cli import main as cli
+
+    run = tmp_path / "run"
+    base = ["submit", "pretrain", "configs/pretrain/tiny.yaml", "--run", str(run)]
+    assert cli([*base, "model.path=/nowhere", "data.blend=/nowhere/blend.json"]) == 2
+    assert "model.path" in capsys.readouterr().out
+    blend = tmp_path / "blend.json"
+    blend.write_text("{}")
+    tokenizer = REPO / "tests/fixtures/tokenizer/gpt2"
+    assert cli([*base, "parallel.tp=3", f"model.tokenizer={tokenizer}", f"data.blend={blend}"]) == 2
+    assert "'parallel" in capsys.readouterr().out
+    assert cli([*base, "optim.lr=fast"]) == 2
+    assert "optim.lr" in capsys.readouterr().out
+    assert not (run / "jobs.jsonl").exists()

@@ -57,7 +57,8 @@ def test_every_stage_completed_with_a_manifest(demo_run: RunDir) -> None:
 
 def test_trained_model_speaks_better_cantonese(demo_run: RunDir) -> None:
     results = json.loads((demo_run.stage("evaluate") / "results.json").read_text())
-    bpb = {m: results["models"][m]["texts"]["ctcpc_heldout"]["bits_per_byte"] for m in ("base", "trained")}
+    models = {m["name"]: m for m in results["models"]}
+    bpb = {m: models[m]["texts"]["ctcpc_heldout"]["bits_per_byte"] for m in ("base", "trained")}
     assert bpb["trained"] < bpb["base"] - MARGIN_BITS_PER_BYTE, bpb
     assert (demo_run.stage("evaluate") / "report.md").exists()
     assert (demo_run.stage("pretrain") / "loss.png").stat().st_size > 10_000

@@ -57,9 +57,16 @@ def make_pretrain_data(root: Path) -> tuple[Path, Path]:
     return tok_dir, root / "blend.json"
 
 
+# Each test module imports these fixtures, which makes pytest register them once per module;
+# the cache keeps the data and the reference run to one build per session.
+_SESSION: dict[str, object] = {}
+
+
 @pytest.fixture(scope="session", name="pretrain_data")
 def pretrain_data_fixture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return make_pretrain_data(tmp_path_factory.mktemp("pretrain-data"))
+    if "data" not in _SESSION:
+        _SESSION["data"] = make_pretrain_data(tmp_path_factory.mktemp("pretrain-data"))
+    return _SESSION["data"]  # type: ignore[return-value]
 
 
 def base_overrides(data: tuple[Path, Path], out: Path, **extra) -> list[str]:
@@ -179,6 +186,8 @@ CLEAN_STEPS = 20
 @pytest.fixture(scope="session", name="clean_run")
 def clean_run_fixture(pretrain_data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An uninterrupted 2-process FSDP2 run (checkpoints every 5 steps, HF export, plot): the reference."""
-    out = tmp_path_factory.mktemp("clean") / "pretrain"
-    run_ranks(2, base_overrides(pretrain_data, out, export_final="true", plot="true"), out / "logs")
-    return out
+    if "clean" not in _SESSION:
+        out = tmp_path_factory.mktemp("clean") / "pretrain"
+        run_ranks(2, base_overrides(pretrain_data, out, export_final="true", plot="true"), out / "logs")
+        _SESSION["clean"] = out
+    return _SESSION["clean"]  # type: ignore[return-value]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -144,16 +146,21 @@ def input_paths(cfg: Any, prefix: str = "") -> dict[str, list[Path]]:
 
 
 _UPSTREAM: ContextVar[frozenset[Path]] = ContextVar("upstream_outputs", default=frozenset())
+_LENIENT: ContextVar[bool] = ContextVar("lenient_inputs", default=False)
 
 
 @contextlib.contextmanager
-def upstream_outputs(folders: set[Path]) -> Iterator[None]:
-    """While validating a pipeline stage: folders that earlier stages will have written."""
-    token = _UPSTREAM.set(frozenset(p.resolve() for p in folders))
+def upstream_outputs(folders: set[Path], lenient: bool = False) -> Iterator[None]:
+    """While validating a pipeline stage: folders that earlier stages will have written.
+
+    `lenient` (dry runs away from the cluster's filesystem): missing inputs are warned about.
+    """
+    tokens = (_UPSTREAM.set(frozenset(p.resolve() for p in folders)), _LENIENT.set(lenient))
     try:
         yield
     finally:
-        _UPSTREAM.reset(token)
+        _UPSTREAM.reset(tokens[0])
+        _LENIENT.reset(tokens[1])
 
 
 def will_exist(path: str | Path) -> bool:
@@ -163,7 +170,12 @@ def will_exist(path: str | Path) -> bool:
     every stage on the login node before the first stage has produced anything.
     """
     resolved = as_input_path(path).resolve()
-    return resolved.exists() or any(resolved == q or q in resolved.parents for q in _UPSTREAM.get())
+    if resolved.exists() or any(resolved == q or q in resolved.parents for q in _UPSTREAM.get()):
+        return True
+    if _LENIENT.get():
+        log.warning("input %s does not exist here (dry run: continuing)", path)
+        return True
+    return False
 
 
 def check_inputs_exist(cfg: Any, source: str | Path | None = None, produced: set[Path] | None = None) -> None:
@@ -177,5 +189,8 @@ def check_inputs_exist(cfg: Any, source: str | Path | None = None, produced: set
                     continue
                 resolved = Path(*[part for part in resolved.parts if not any(c in part for c in "*?[")])
             if resolved.exists() or any(resolved == q or q in resolved.parents for q in produced):
+                continue
+            if _LENIENT.get():
+                log.warning("%s: input path %s does not exist here (dry run: continuing)", key, p)
                 continue
             raise ConfigError(key, f"input path {p} does not exist", source)

@@ -63,18 +63,13 @@ def prepare(
     if not any(o.split("=", 1)[0] == "output_dir" for o in overrides):
         settings["output_dir"] = str(run.stage(job))
     cfg = load_config(module.Config, config_path, overrides, settings)
-    try:
+    with upstream_outputs(produced or set(), lenient=not strict_inputs):
         check_inputs_exist(cfg, config_path, produced)
-    except ConfigError as exc:
-        if strict_inputs:
-            raise
-        log.warning("%s (dry run: continuing)", exc)
-    if hasattr(module, "validate"):
-        try:
-            with upstream_outputs(produced or set()):
+        if hasattr(module, "validate"):
+            try:
                 module.validate(cfg)
-        except ConfigError as exc:
-            raise ConfigError(exc.key, str(exc).split(": ", 1)[-1], config_path) from None
+            except ConfigError as exc:
+                raise ConfigError(exc.key, str(exc).split(": ", 1)[-1], config_path) from None
     check_resources(cfg.resources, profile)
     return cfg
 

@@ -51,6 +51,15 @@ warnings.filterwarnings("ignore", message="FSDP2-wrapped module")
 FAULTS = "faults.json"  # faults already injected: written the moment they fire, read on restart
 
 
+def _cpu_threads(world_size: int) -> int:
+    """Threads per rank on CPU: Slurm's cpus_per_task, else the cores shared by this node's ranks."""
+    if os.environ.get("SLURM_CPUS_PER_TASK", "").isdigit():
+        return max(1, int(os.environ["SLURM_CPUS_PER_TASK"]))
+    local = os.environ.get("LOCAL_WORLD_SIZE") or os.environ.get("SLURM_NTASKS_PER_NODE", "").split("(")[0]
+    local_n = int(local) if local and local.isdigit() else world_size
+    return max(1, (os.cpu_count() or 1) // max(1, local_n))
+
+
 def attempt_number() -> int:
     return int(os.environ.get("SLURM_RESTART_COUNT", "0")) + 1
 
@@ -62,14 +71,13 @@ class Trainer:
         check_config(cfg, int(os.environ.get("WORLD_SIZE", "1")))
         self.d = d = init_distributed(cfg.parallel, cfg.device)
         if d.device.type == "cpu":
-            local = int(
-                os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("SLURM_NTASKS_PER_NODE", d.world_size))
-            )
-            torch.set_num_threads(
-                max(1, int(os.environ.get("SLURM_CPUS_PER_TASK", 0)) or (os.cpu_count() or 1) // local)
-            )
+            torch.set_num_threads(_cpu_threads(d.world_size))
         if d.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
+            if cfg.model.path:  # a .gguf base is converted once, by one rank, before the others read it
+                from mothertongue.models import resolve_model_path
+
+                resolve_model_path(cfg.model.path)
         barrier()
 
         # model -> parallelize -> optimizer
