@@ -72,8 +72,14 @@ def plot_run(pretrain_dir: str | os.PathLike, out: str | os.PathLike | None = No
             s=60,
             zorder=5,
             label="spike (loss clipped to axis)" if j == 0 else None,
-        ax.annotate(f"{s['loss']:.3g}", (s["step"], min(s["loss"], top)), textcoords="offset points",
-                    xytext=(6, -12), color="red", fontsize=8)
+        )
+        ax.annotate(
+            f"{s['loss']:.3g}",
+            (s["step"], min(s["loss"], top)),
+            textcoords="offset points",
+            xytext=(6, -12),
+            color="red",
+            fontsize=8,
         )
     seen: set[str] = set()
     styles = {
