@@ -106,3 +106,15 @@ def test_new_embedding_rows_only_phase_freezes_everything_else(pretrain_data, tm
             assert not torch.equal(weight[300:], before[name][300:]), name
         else:
             assert torch.equal(weight, before[name]), name
+
+
+def test_continued_pretraining_from_an_hf_directory_starts_where_the_base_ended(
+    pretrain_data, clean_run: Path, tmp_path: Path
+) -> None:
+    """Rank 0 reads the base weights, the others build on the meta device and receive shards (TP here)."""
+    out = tmp_path / "pretrain"
+    extra = {"model.path": clean_run / "final", "parallel.tp": 2, "steps": 4, "val_every": 0}
+    run_ranks(2, base_overrides(pretrain_data, out, **extra), out / "logs")
+    losses, clean = train_losses(out), train_losses(clean_run)
+    assert losses[1] < clean[1] - 0.5  # not a random init
+    assert abs(losses[1] - clean[CLEAN_STEPS]) < 0.15  # the base's own loss level (bf16 export)

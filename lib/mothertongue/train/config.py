@@ -30,6 +30,8 @@ class ModelConfig:
     max_position_embeddings: int = 4096
     attn_implementation: str = "sdpa"  # sdpa (flash backend on GPU) | flash_attention_2 | eager
     master_dtype: str = "float32"  # dtype of the sharded parameters the optimizer updates
+    # pretrained + several ranks: rank 0 reads the weights, the others build on the meta device
+    init_on_meta: bool = True
     # vocabulary extension: rows below this are the base model's own
     base_vocab_size: int | None = None
 

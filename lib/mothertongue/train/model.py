@@ -65,6 +65,43 @@ def build_model(mc: ModelConfig, seed: int) -> nn.Module:
     return model.train()
 
 
+def build_model_on_meta(mc: ModelConfig, is_main: bool) -> tuple[nn.Module, dict | None]:
+    """Pretrained weights without a full copy per rank: rank 0 reads them, every rank builds
+    the architecture on the meta device; `load_full_state_from_rank0` fills the shards after
+    parallelizing. CPU memory: one full copy per job instead of one per rank."""
+    import torch.distributed as dist
+    from mothertongue.train.distributed import broadcast_object
+    from transformers import AutoModelForCausalLM
+
+    full_state, config = None, None
+    if is_main:
+        full = build_model(mc, seed=0)
+        full_state, config = full.state_dict(), full.config
+        del full
+    config = broadcast_object(config)
+    assert dist.is_initialized()
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, dtype=DTYPES[mc.master_dtype])
+    model.config.use_cache = False
+    untie_embeddings(model)
+    return model.train(), full_state
+
+
+def load_full_state_from_rank0(model: nn.Module, full_state: dict | None, device: torch.device) -> None:
+    """Materialise a meta-built, parallelized model and receive rank 0's weights shard by shard."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    model.to_empty(device=device)
+    options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
+    set_model_state_dict(model, full_state or {}, options=options)
+    # non-persistent buffers (rotary inv_freq) are not in any state dict: recompute them
+    for module in model.modules():
+        if hasattr(module, "inv_freq") and hasattr(module, "rope_type"):
+            fresh = type(module)(config=module.config)
+            for name, buf in fresh.named_buffers(recurse=False):
+                getattr(module, name).copy_(buf.to(device))
+
+
 def untie_embeddings(model: nn.Module) -> None:
     """FSDP2 and TP shard the input and output embeddings differently: give lm_head its own copy."""
     out, inp = model.get_output_embeddings(), model.get_input_embeddings()

@@ -36,8 +36,10 @@ from mothertongue.train.distributed import (
 from mothertongue.train.lr import lr_at
 from mothertongue.train.model import (
     build_model,
+    build_model_on_meta,
     count_params,
     flops_per_token,
+    load_full_state_from_rank0,
     save_model_meta,
     tokenizer_dir,
 )
@@ -81,12 +83,18 @@ class Trainer:
         barrier()
 
         # model -> parallelize -> optimizer
-        self.model = build_model(cfg.model, cfg.seed)
+        if cfg.model.path and cfg.model.init_on_meta and d.world_size > 1:
+            self.model, full_state = build_model_on_meta(cfg.model, d.is_main)
+        else:
+            self.model, full_state = build_model(cfg.model, cfg.seed), None
         self.model_config = self.model.config
         self.n_params, n_no_emb = count_params(self.model)
         self.flops_per_token = flops_per_token(self.model_config, n_no_emb, cfg.seq_length)
         self._tok_dir = tokenizer_dir(cfg.model)
         parallelize(self.model, cfg.parallel, d)
+        if self.model.device.type == "meta" or any(p.is_meta for p in self.model.parameters()):
+            load_full_state_from_rank0(self.model, full_state, d.device)
+            del full_state
         self.optimizer = self._build_optimizer()
 
         # data, spike guard, checkpoints
