@@ -118,3 +118,25 @@ def test_continued_pretraining_from_an_hf_directory_starts_where_the_base_ended(
     losses, clean = train_losses(out), train_losses(clean_run)
     assert losses[1] < clean[1] - 0.5  # not a random init
     assert abs(losses[1] - clean[CLEAN_STEPS]) < 0.15  # the base's own loss level (bf16 export)
+
+
+def test_job_validate_names_the_key_of_an_impossible_config(pretrain_data, tmp_path: Path) -> None:
+    import pytest
+    from mothertongue.config import ConfigError, load_config
+    from mothertongue.jobs import pretrain
+
+    tok_dir, blend = pretrain_data
+    base = [f"output_dir={tmp_path}", f"data.blend={blend}", f"model.tokenizer={tok_dir}"]
+    for name in ("tiny", "llama-1b-1xh100", "llama-7b-8xh100"):
+        pretrain.validate(load_config(pretrain.Config, f"configs/pretrain/{name}.yaml", base))
+    bad = {
+        "global_batch_size": ["global_batch_size=12"],  # 12 not divisible by 8 x 2 ranks
+        "parallel": ["parallel.tp=3"],
+        "spike.policy": ["spike.policy=ignore"],
+        "model.base_vocab_size": ["optim.new_embeddings_only_steps=5"],
+    }
+    for key, overrides in bad.items():
+        cfg = load_config(pretrain.Config, "configs/pretrain/tiny.yaml", base + overrides)
+        with pytest.raises(ConfigError) as err:
+            pretrain.validate(cfg)
+        assert err.value.key == key

@@ -31,8 +31,8 @@ def parallelize(model: nn.Module, pc: ParallelConfig, d: Dist) -> nn.Module:
     if pc.activation_checkpoint != "none":
         apply_ac(model, every=1 if pc.activation_checkpoint == "full" else pc.ac_every)
     if pc.compile:
-        for i, layer in enumerate(model.model.layers):
-            model.model.layers[i] = torch.compile(layer, fullgraph=False)
+        for layer in model.model.layers:
+            layer.compile()  # in place: parameter names (and so checkpoints) do not change
     apply_fsdp(model, d, pc)
     return model
 
