@@ -26,11 +26,12 @@ from pathlib import Path
 
 import torch
 import torch.distributed.checkpoint as dcp
+from torch import nn
+from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
 from mothertongue.io import atomic_write_json
 from mothertongue.train.config import CheckpointConfig
 from mothertongue.train.distributed import barrier, broadcast_object
-from torch import nn
-from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 
 log = logging.getLogger(__name__)
 MARKER = "COMPLETE.json"

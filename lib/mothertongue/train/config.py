@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mothertongue.config import ConfigError, Resources, input_path
 from omegaconf import MISSING
+
+from mothertongue.config import ConfigError, Resources, input_path
 
 
 @dataclass

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-from mothertongue.train.config import ParallelConfig
 from torch.distributed.device_mesh import DeviceMesh, init_device_mesh
+
+from mothertongue.train.config import ParallelConfig
 
 
 @dataclass

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import torch
+
 from mothertongue.io import atomic_dir
 from mothertongue.train.checkpoint import HF_META, latest_complete, load_model_from_checkpoint
 from mothertongue.train.model import TOKENIZER_FILES

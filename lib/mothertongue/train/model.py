@@ -11,8 +11,9 @@ import shutil
 from pathlib import Path
 
 import torch
-from mothertongue.train.config import ModelConfig
 from torch import nn
+
+from mothertongue.train.config import ModelConfig
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 TOKENIZER_FILES = (
@@ -70,8 +71,9 @@ def build_model_on_meta(mc: ModelConfig, is_main: bool) -> tuple[nn.Module, dict
     the architecture on the meta device; `load_full_state_from_rank0` fills the shards after
     parallelizing. CPU memory: one full copy per job instead of one per rank."""
     import torch.distributed as dist
-    from mothertongue.train.distributed import broadcast_object
     from transformers import AutoModelForCausalLM
+
+    from mothertongue.train.distributed import broadcast_object
 
     full_state, config = None, None
     if is_main:

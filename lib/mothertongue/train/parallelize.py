@@ -9,10 +9,6 @@ and Qwen2 share.
 
 from __future__ import annotations
 
-import torch
-from mothertongue.train.config import ParallelConfig
-from mothertongue.train.distributed import Dist
-from mothertongue.train.model import DTYPES
 from torch import nn
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import Replicate, Shard
@@ -23,6 +19,10 @@ from torch.distributed.tensor.parallel import (
     SequenceParallel,
     parallelize_module,
 )
+
+from mothertongue.train.config import ParallelConfig
+from mothertongue.train.distributed import Dist
+from mothertongue.train.model import DTYPES
 
 
 def parallelize(model: nn.Module, pc: ParallelConfig, d: Dist) -> nn.Module:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.distributed.tensor import DTensor
+
 from mothertongue.config import to_dict
 from mothertongue.io import atomic_write_json
 from mothertongue.launcher.preemption import PreemptionWatcher, requeue_and_exit
@@ -46,7 +48,6 @@ from mothertongue.train.model import (
 from mothertongue.train.parallelize import parallelize
 from mothertongue.train.spike_guard import SpikeGuard, SpikeGuardExhausted
 from mothertongue.train.tracking import Tracker, peak_tflops
-from torch.distributed.tensor import DTensor
 
 log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="FSDP2-wrapped module")
