@@ -129,3 +129,26 @@ def test_marker_detects_missing_truncated_and_corrupt_files(tmp_path: Path) -> N
     assert "marker" in verify(ckpts / "step-3")
     assert latest_complete(ckpts) is None
     assert not read_jsonl(tmp_path / "none.jsonl") and MARKER == "COMPLETE.json"
+
+
+def test_real_usr2_signal_checkpoints_at_the_next_step_and_exits_for_requeue(
+    pretrain_data, tmp_path: Path
+) -> None:
+    """What Slurm does before a time limit (`--signal=USR2@90`): every task gets USR2."""
+    import signal
+
+    out = tmp_path / "pretrain"
+    procs = launch(2, base_overrides(pretrain_data, out, **{"fault.step_delay_s": 0.25}), out / "logs")
+    deadline = time.monotonic() + 120
+    while max(train_losses(out) or {0: 0}) < 3:
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), (
+            "run ended before the signal"
+        )
+        time.sleep(0.05)
+    for p in procs:
+        p.send_signal(signal.SIGUSR2)
+    codes = [p.wait(timeout=60) for p in procs]
+    assert all(c != 0 for c in codes), codes
+    (preempted,) = events(out, "preempted")
+    assert preempted["signal"] == "SIGUSR2" and 3 <= preempted["step"] < CLEAN_STEPS
+    assert verify(out / "checkpoints" / f"step-{preempted['step']}") is None

@@ -23,7 +23,7 @@ from torch.distributed.tensor import DTensor
 
 from mothertongue.config import to_dict
 from mothertongue.io import atomic_write_json
-from mothertongue.launcher.preemption import PreemptionWatcher, requeue_and_exit
+from mothertongue.launcher.preemption import PreemptionWatcher, requeue_and_exit, under_slurm
 from mothertongue.train.checkpoint import Checkpointer
 from mothertongue.train.config import PretrainConfig, check_config
 from mothertongue.train.data import build_datasets, micro_batches
@@ -428,6 +428,14 @@ class Trainer:
             attempt=attempt_number(),
             signal=self.preemption.signal_name or "fault-injection",
         )
+        if under_slurm():
+            self.tracker.event(
+                "requeued",
+                step=self.step,
+                attempt=attempt_number(),
+                next_attempt=attempt_number() + 1,
+                slurm_job=os.environ.get("SLURM_JOB_ID"),
+            )
         self.tracker.close(exit_code=0)
         barrier()
         teardown()
