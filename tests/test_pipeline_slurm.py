@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from mothertongue.launcher.status import run_status
 from mothertongue.manifest import read_manifest
 from mothertongue.rundir import JOBS, RunDir
 
-from tests.slurm_helpers import REPO, ensure_cluster
+from tests.slurm_helpers import REPO, ensure_cluster, wait_for
 
 pytestmark = pytest.mark.slurm
 
@@ -90,3 +91,69 @@ def test_real_scale_pipeline_validates_with_dry_run(capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert "#SBATCH --nodes=4" in out and "#SBATCH --gpus-per-node=8" in out
     assert not Path("/tmp/mt-dry-run").exists()  # a dry run writes nothing
+
+
+def test_pretrain_sent_usr2_requeues_and_resumes_in_the_same_wandb_run(
+    demo_run: RunDir, tmp_path: Path
+) -> None:
+    """A real preemption: `scancel --signal=USR2` from outside while the pretrain job runs."""
+    from mothertongue.launcher.clusters import load_profile
+    from mothertongue.launcher.submit import prepare, submit
+
+    run = RunDir(tmp_path / "usr2")
+    overrides = [
+        f"model.path={demo_run.stage('tokenizer') / 'model'}",
+        f"data.blend={demo_run.stage('preprocess') / 'blend.json'}",
+        "steps=60",
+        "checkpoint.every=1000",  # the only mid-run checkpoint is the one USR2 forces
+        "fault.spike_at_step=null",
+        "fault.step_delay_s=0.2",
+        "val_every=1000",
+    ]
+    profile = load_profile("local")
+    sub = submit(
+        "pretrain",
+        prepare("pretrain", REPO / "configs/pretrain/tiny.yaml", overrides, run, profile),
+        run,
+        profile,
+    )
+    metrics = run.stage("pretrain") / "metrics.jsonl"
+    wait_for(lambda: any(r.get("step", 0) >= 10 for r in read_jsonl(metrics)), 300, "10 training steps")
+    subprocess.run(["scancel", "--signal=USR2", sub.job_id], check=True)
+    result = sub.result()
+    assert result["steps"] == 60
+    events = read_jsonl(run.stage("pretrain") / "events.jsonl")
+    preempted = next(e for e in events if e["event"] == "preempted")
+    assert preempted["signal"] == "SIGUSR2" and 10 <= preempted["step"] < 60
+    resume = next(e for e in events if e["event"] == "resume")
+    assert resume["step"] == preempted["step"] and resume["attempt"] == 2
+    assert len({e["wandb_run_id"] for e in events if e["event"] in ("start", "resume")}) == 1
+    assert events[-1]["event"] == "finished" and events[-1]["step"] == 60
+    steps = [r["step"] for r in read_jsonl(metrics) if "loss" in r]
+    assert sorted(set(steps)) == list(range(1, 61))  # every step trained once: none lost, none repeated
+    assert next(s for s in run_status(run) if s.job == "pretrain").attempts == 2
+
+
+def test_a_failed_stage_stops_its_dependants_and_a_rerun_resumes_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ensure_cluster()
+    run = RunDir(tmp_path / "failing")
+    quick = ["curate.datasets.0.sources.0.max_docs=300", "curate.datasets.0.sources.1.max_docs=100"]
+    breaks = ["tokenizer.fail_on_english_drift=true", "tokenizer.english_kl_tolerance=0.0"]
+    assert cli(["run", str(DEMO), *quick, *breaks, "--run", str(run.root)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "stage tokenizer failed" in out
+        and "_log.err" in out
+        and "run the same `mothertongue run` again" in out
+    )
+    states = {s.job: s.state for s in run_status(run)}
+    assert states["curate"] == "COMPLETED" and states["tokenizer"] == "FAILED"
+    assert all(states[j].startswith("CANCELLED") for j in ("preprocess", "pretrain", "evaluate")), states
+
+    assert cli(["run", str(DEMO), *quick, "--run", str(run.root), "--detach"]) == 0
+    record = json.loads(run.pipeline_file.read_text())["stages"]
+    assert record["curate"]["skipped"] and not record["tokenizer"]["skipped"]
+    assert record["tokenizer"]["reason"].startswith("config changed")  # says why it reruns
+    assert cli(["cancel", str(run.root)]) == 0

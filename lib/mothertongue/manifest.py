@@ -84,11 +84,20 @@ def read_manifest(stage_dir: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def manifest_matches(stage_dir: str | Path, cfg: Any) -> bool:
-    """True when the stage finished before with the same config and unchanged inputs."""
+def stale_reason(stage_dir: str | Path, cfg: Any) -> str | None:
+    """Why a stage must run again (None: its manifest matches its config and inputs)."""
     manifest = read_manifest(stage_dir)
     if manifest is None:
-        return False
-    return manifest["config_hash"] == config_hash(to_dict(cfg)) and manifest["inputs"] == input_fingerprints(
-        cfg
-    )
+        return "no manifest yet"
+    if manifest["config_hash"] != config_hash(to_dict(cfg)):
+        old, new = manifest["config"], to_dict(cfg)
+        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k != "resources")
+        return f"config changed ({', '.join(changed)})"
+    now = input_fingerprints(cfg)
+    changed = sorted(p for p in set(now) | set(manifest["inputs"]) if now.get(p) != manifest["inputs"].get(p))
+    return f"inputs changed ({', '.join(changed)})" if changed else None
+
+
+def manifest_matches(stage_dir: str | Path, cfg: Any) -> bool:
+    """True when the stage finished before with the same config and unchanged inputs."""
+    return stale_reason(stage_dir, cfg) is None

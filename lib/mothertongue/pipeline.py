@@ -28,7 +28,7 @@ from mothertongue.config import ConfigError, load_config, parse_override
 from mothertongue.io import atomic_write_json
 from mothertongue.launcher.clusters import load_profile
 from mothertongue.launcher.executor import slurm_available
-from mothertongue.launcher.status import FINAL_BAD, log_files, run_status, status_table
+from mothertongue.launcher.status import FINAL_BAD, cancel, log_files, run_status, status_table
 from mothertongue.launcher.submit import Submission, prepare, submit
 from mothertongue.rundir import JOBS, RunDir
 
@@ -149,13 +149,15 @@ def submit_stages(stages: list[tuple[str, Any]], run: RunDir, profile: Any) -> l
             "slurm_ids": [j.job_id for j in sub.jobs],
             "dependency": dependency,
             "output_dir": str(sub.stage_dir),
+            "reason": sub.stale_reason or ("upstream stage reruns" if started else None),
         }
         if not sub.skipped:
             started = True
             dependency = f"afterok:{sub.job_id}"
+            after = record["stages"][job]["dependency"]
             console.print(
-                f"  {job:<10} submitted as {sub.job_id}"
-                + (f" ({record['stages'][job]['dependency']})" if record["stages"][job]["dependency"] else "")
+                f"  {job:<10} submitted as {sub.job_id}{f' ({after})' if after else ''}: "
+                f"{record['stages'][job]['reason']}"
             )
         else:
             console.print(f"  {job:<10} [green]up to date[/], skipped")
@@ -176,8 +178,12 @@ def watch(run: RunDir, submissions: list[Submission], poll_s: float = 3.0) -> in
             time.sleep(poll_s)
     if failed:
         job = failed[0]
+        cancelled = cancel(run)  # dependants would wait forever where Slurm keeps them pending
         logs = log_files(run, job)
-        console.print(f"[red]stage {job} failed[/] ({states[job].state}); later stages will not run.")
+        console.print(
+            f"[red]stage {job} failed[/] ({states[job].state}); later stages will not run"
+            + (f" (cancelled {', '.join(cancelled)})." if cancelled else ".")
+        )
         if logs:
             console.print(f"  its log: {logs[-1].with_suffix('.err')}")
         console.print(

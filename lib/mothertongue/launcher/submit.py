@@ -19,7 +19,7 @@ from mothertongue.io import append_jsonl
 from mothertongue.launcher.clusters import ClusterProfile
 from mothertongue.launcher.executor import check_resources, make_executor, sbatch_script
 from mothertongue.launcher.stage import StageJob, job_module
-from mothertongue.manifest import manifest_matches
+from mothertongue.manifest import stale_reason
 from mothertongue.rundir import JOBS, RunDir
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class Submission:
     jobs: list[submitit.Job] = field(default_factory=list)  # array tasks first, the main job last
     skipped: bool = False
     script: str | None = None  # sbatch script (dry runs)
+    stale_reason: str | None = None  # why the stage (re)runs
 
     @property
     def job_id(self) -> str | None:
@@ -86,9 +87,11 @@ def submit(
     """Submit `job` (an array of shards first when the job shards) into the run directory."""
     stage_dir = Path(cfg.output_dir)
     sub = Submission(job, cfg, stage_dir)
-    if skip_if_done and not dry_run and manifest_matches(stage_dir, cfg):
-        sub.skipped = True
-        return sub
+    if skip_if_done and not dry_run:
+        sub.stale_reason = stale_reason(stage_dir, cfg)
+        if sub.stale_reason is None:
+            sub.skipped = True
+            return sub
     module = job_module(job)
     shards = module.array_size(cfg) if hasattr(module, "array_size") else 1
     folder = run.job_logs(job) / "%j"
