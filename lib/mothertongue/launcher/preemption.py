@@ -47,18 +47,31 @@ def under_slurm() -> bool:
     return "SLURM_JOB_ID" in os.environ
 
 
+def _job_id() -> str | None:
+    if os.environ.get("SLURM_ARRAY_JOB_ID") and os.environ.get("SLURM_ARRAY_TASK_ID"):
+        return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    return os.environ.get("SLURM_JOB_ID")
+
+
+def send_usr2_to_own_job(global_rank: int = 0) -> None:
+    """Fault injection: a real preemption notice. Under Slurm rank 0 asks Slurm to signal every
+    task of this job (`scancel --signal=USR2`, the path a real preemption takes); elsewhere each
+    process signals itself."""
+    job_id = _job_id()
+    if job_id:
+        if global_rank == 0:
+            subprocess.check_call(["scancel", "--signal=USR2", job_id], timeout=60)
+    else:
+        os.kill(os.getpid(), signal.SIGUSR2)
+
+
 def requeue_and_exit(global_rank: int = 0) -> None:
     """Rank 0 asks Slurm to requeue this job; every rank then exits without a result.
 
     Exiting with SystemExit (not an exception) keeps submitit from writing a result file, so
     the client keeps waiting for the requeued attempt, as with submitit's own requeue.
     """
-    job_id = os.environ.get("SLURM_ARRAY_JOB_ID") and os.environ.get("SLURM_ARRAY_TASK_ID")
-    job_id = (
-        f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
-        if job_id
-        else os.environ.get("SLURM_JOB_ID")
-    )
+    job_id = _job_id()
     if global_rank == 0 and job_id:
         subprocess.check_call(["scontrol", "requeue", job_id], timeout=60)
         log.warning("requeued Slurm job %s", job_id)

@@ -23,7 +23,12 @@ from torch.distributed.tensor import DTensor
 
 from mothertongue.config import to_dict
 from mothertongue.io import atomic_write_json
-from mothertongue.launcher.preemption import PreemptionWatcher, requeue_and_exit, under_slurm
+from mothertongue.launcher.preemption import (
+    PreemptionWatcher,
+    requeue_and_exit,
+    send_usr2_to_own_job,
+    under_slurm,
+)
 from mothertongue.train.checkpoint import Checkpointer
 from mothertongue.train.config import PretrainConfig, check_config
 from mothertongue.train.data import build_datasets, micro_batches
@@ -310,13 +315,13 @@ class Trainer:
         if d.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         while self.step < cfg.steps:
-            fake_preempt = (
+            if (
                 cfg.fault.preempt_at_step == self.step
                 and f"preempt@{self.step}" not in self.guard.state.faults_fired
-            )
-            if any_rank(self.preemption.requested or fake_preempt):
-                if fake_preempt:
-                    self._fire_fault(f"preempt@{self.step}")
+            ):
+                self._fire_fault(f"preempt@{self.step}")
+                send_usr2_to_own_job(d.rank)  # a real USR2 through Slurm; handled like any other
+            if any_rank(self.preemption.requested):
                 self.preempt()
             start = self.guard.next_sample(self.pointer)
             batches = micro_batches(self.train_ds, start, gb, cfg.micro_batch_size, d.dp_rank, d.dp_size)
@@ -426,7 +431,7 @@ class Trainer:
             "preempted",
             step=self.step,
             attempt=attempt_number(),
-            signal=self.preemption.signal_name or "fault-injection",
+            signal=self.preemption.signal_name,
         )
         if under_slurm():
             self.tracker.event(
