@@ -40,7 +40,8 @@ class Submission:
         return self.jobs[-1].job_id if self.jobs else None
 
     def result(self) -> Any:
-        return self.jobs[-1].result() if self.jobs else None
+        """Wait for the main job; rank 0's result for multi-task (distributed) jobs."""
+        return self.jobs[-1].results()[0] if self.jobs else None
 
 
 def prepare(
