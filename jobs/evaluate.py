@@ -10,6 +10,7 @@ import torch
 from mothertongue.config import ConfigError, check_inputs_exist, will_exist
 from mothertongue.evaluate.config import EvaluateConfig as Config
 from mothertongue.evaluate.config import check
+from mothertongue.evaluate.lmeval import export_lm_eval_tasks
 from mothertongue.evaluate.models import checkpoint_specs, load
 from mothertongue.evaluate.report import write_plots, write_report
 from mothertongue.evaluate.runner import evaluate_model, gather_inputs, run_baselines
@@ -47,6 +48,8 @@ def main(cfg: Config) -> dict:
 
     # 2. the same inputs for every model, and the character n-gram yardsticks
     inputs = gather_inputs(cfg)
+    if cfg.lm_eval_export:  # the same items for lm-eval's tooling; cheap, fails before any model runs
+        export_lm_eval_tasks(out / "lm_eval_tasks", probes=cfg.probes, tasks=cfg.tasks)
     results: dict = {
         "texts": {n: {"role": inputs.roles[n], "documents": len(d)} for n, d in inputs.texts.items()},
         "baselines": run_baselines(cfg, inputs),
@@ -77,6 +80,7 @@ def main(cfg: Config) -> dict:
             "report.md",
             "generations.json",
             *[Path(p).name for p in results["plots"]],
+            *(["lm_eval_tasks/"] if cfg.lm_eval_export else []),
         ],
         "wandb_run_id": wandb_run,
         "metrics": {m["name"]: _headline(m) for m in results["models"]},

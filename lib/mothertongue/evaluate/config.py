@@ -75,6 +75,7 @@ class EvaluateConfig:
     wandb_run_dir: str | None = None  # <run>/pretrain (or its wandb/ folder): log there, offline
     wandb_mode: str = "offline"  # offline | online | disabled
     progress: bool = True
+    lm_eval_export: bool = False  # also write <output_dir>/lm_eval_tasks/ (lm-evaluation-harness tasks)
 
 
 def resolve(path: str) -> Path:
@@ -119,6 +120,8 @@ def check(cfg: EvaluateConfig) -> None:
                 raise FileNotFoundError(p)
         except FileNotFoundError:
             raise ConfigError(key, f"file {p} does not exist") from None
+    if cfg.lm_eval_export and not cfg.tasks and not cfg.probes:
+        raise ConfigError("lm_eval_export", "there are no tasks or probes to export")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError("device", "choose auto, cpu or cuda")
     if cfg.dtype not in ("float32", "bfloat16"):
