@@ -184,3 +184,14 @@ def test_parquet_and_text_readers_locate_records(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("一\n二\n\n三\n四\n五\n", encoding="utf-8")
     docs = list(read_source("text", {"path": str(tmp_path / "b.txt"), "lines_per_doc": 2}))
     assert [(d.text, d.offset) for d in docs] == [("一\n二", 1), ("三\n四", 4), ("五", 6)]
+
+
+def test_exclude_heldout_leaves_out_exactly_what_evaluation_scores() -> None:
+    from mothertongue.corpora import cantonese_sentences, heldout_split
+    from mothertongue.curate.readers.sources import read_source
+
+    _, heldout = heldout_split(cantonese_sentences("ctcpc"), 2000)
+    kept = [r.text for r in read_source("pycantonese", {"corpus": "ctcpc", "exclude_heldout": 2000})]
+    assert not set(kept) & set(heldout)
+    everything = [r.text for r in read_source("pycantonese", {"corpus": "ctcpc"})]
+    assert len(everything) - len(kept) >= 2000 and set(heldout) <= set(everything)

@@ -6,11 +6,10 @@ import math
 
 import pytest
 import torch
-from mothertongue.corpora import asset_path, cantonese_sentences, english_lines
+from mothertongue.corpora import asset_path, cantonese_sentences, english_lines, heldout_split
 from mothertongue.evaluate.baselines import CharBigram, CharUnigram, score_baseline
 from mothertongue.evaluate.byte_tokenizer import byte_tokenizer
 from mothertongue.evaluate.intrinsic import LN2, encode_documents, score_texts, windows
-from mothertongue.evaluate.textsets import heldout_split
 from mothertongue.models import gguf_to_hf, load_causal_lm, load_tokenizer
 
 

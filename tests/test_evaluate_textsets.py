@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mothertongue.corpora import asset_path, cantonese_sentences
-from mothertongue.evaluate.textsets import heldout_split, read_megatron_split, read_text_file
+from mothertongue.corpora import asset_path, cantonese_sentences, heldout_split
+from mothertongue.evaluate.textsets import read_megatron_split, read_text_file
 from mothertongue.models import gguf_to_hf, load_tokenizer
 
 

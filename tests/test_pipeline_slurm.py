@@ -148,6 +148,7 @@ def test_a_failed_stage_stops_its_dependants_and_a_rerun_resumes_there(
         and "_log.err" in out
         and "run the same `mothertongue run` again" in out
     )
+
     def dependants_cancelled() -> dict[str, str] | None:
         states = {s.job: s.state for s in run_status(run)}
         later = ("preprocess", "pretrain", "evaluate")

@@ -6,7 +6,9 @@ CC BY 4.0, Luke & Wong 2015), the rest from `mothertongue/assets/` (licences bes
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -58,3 +60,12 @@ def ud_hk_pairs() -> tuple[tuple[str, str], ...]:
     yue = asset_path("parallel/ud_hk.yue").read_text(encoding="utf-8").splitlines()
     zh = asset_path("parallel/ud_hk.zh").read_text(encoding="utf-8").splitlines()
     return tuple(zip(yue, zh, strict=True))
+
+
+def heldout_split(texts: Sequence[str], n_heldout: int) -> tuple[list[str], list[str]]:
+    """(train, heldout): held-out = the n distinct texts with the largest sha1, so the choice does
+    not depend on corpus order. Evaluation scores the held-out; curation excludes exactly it."""
+    unique = sorted(set(texts), key=lambda t: hashlib.sha1(t.encode("utf-8")).hexdigest())
+    heldout = unique[len(unique) - n_heldout :] if n_heldout else []
+    held = set(heldout)
+    return [t for t in texts if t not in held], heldout

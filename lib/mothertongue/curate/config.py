@@ -39,6 +39,9 @@ class SourceConfig:
     text_field: str = "text"  # jsonl / parquet
     lines_per_doc: int = 1  # text / asset / pycantonese: group N lines into one document
     max_docs: int | None = None  # stop after this many documents (demos, tests)
+    # pycantonese / asset: leave out the texts the evaluate job holds out from the same corpus
+    # (`heldout: N` there), so test text is never trained on
+    exclude_heldout: int = 0
     name: str = ""  # label written to each document's `source` field; default: kind[:corpus]
 
 

@@ -68,6 +68,7 @@ def source_tasks(ds: DatasetConfig, lang: LanguageConfig) -> list[SourceTask]:
             "text_field": src.text_field,
             "lines_per_doc": src.lines_per_doc,
             "max_docs": src.max_docs,
+            "exclude_heldout": src.exclude_heldout,
         }
         if kind in ("pycantonese", "asset"):
             name = src.name or f"{kind}:{src.corpus}"

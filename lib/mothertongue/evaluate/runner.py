@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mothertongue import corpora
 from mothertongue.evaluate import baselines as bl
 from mothertongue.evaluate import textsets
 from mothertongue.evaluate.config import EvaluateConfig, TextSet, resolve
@@ -26,7 +27,7 @@ class Inputs:
 def load_text_set(t: TextSet) -> list[str]:
     if t.kind == "builtin":
         docs = textsets.builtin_texts(t.corpus)
-        docs = textsets.heldout_split(docs, t.heldout)[1] if t.heldout else list(docs)
+        docs = corpora.heldout_split(docs, t.heldout)[1] if t.heldout else list(docs)
     elif t.kind == "file":
         docs = textsets.read_text_file(t.path, t.text_key)
     else:
@@ -59,7 +60,7 @@ def run_baselines(cfg: EvaluateConfig, inputs: Inputs) -> dict[str, dict[str, An
     names = b.apply_to or [n for n, r in inputs.roles.items() if r == "target"]
     if not names:
         return {}
-    train, _ = textsets.heldout_split(textsets.builtin_texts(b.train_corpus), b.heldout)
+    train, _ = corpora.heldout_split(textsets.builtin_texts(b.train_corpus), b.heldout)
     models = {"unigram": bl.CharUnigram(train), "bigram": bl.CharBigram(train)}
     return {
         kind: {n: bl.score_baseline(m, inputs.texts[n]).as_dict() for n in names if n in inputs.texts}

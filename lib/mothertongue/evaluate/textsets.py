@@ -2,29 +2,15 @@
 
 Built-in held-out slices are chosen by a stable hash (sha1 of the text), not by position, so
 they do not depend on corpus order and a training job can exclude exactly the same items
-with `heldout_split`.
+with `mothertongue.corpora.heldout_split` (curate: `exclude_heldout`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 from mothertongue import corpora
-
-
-def _key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def heldout_split(texts: Sequence[str], n_heldout: int) -> tuple[list[str], list[str]]:
-    """(train, heldout): held-out = the n texts with the largest sha1, de-duplicated against train."""
-    unique = sorted(set(texts), key=_key)
-    heldout = unique[len(unique) - n_heldout :] if n_heldout else []
-    held = set(heldout)
-    return [t for t in texts if t not in held], heldout
 
 
 def builtin_texts(name: str) -> tuple[str, ...]:

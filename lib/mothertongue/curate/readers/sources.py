@@ -95,6 +95,16 @@ def read_parquet(path: Path, text_field: str = "text") -> Iterator[Item]:
             yield Bad(str(path), row, f"row {row}: {text_field!r} is {type(text).__name__}")
 
 
+def without_heldout(lines: list[str], n_heldout: int) -> list[str]:
+    """Blank out the lines an evaluation holds out (`corpora.heldout_split`), keeping line numbers."""
+    if not n_heldout:
+        return lines
+    from mothertongue.corpora import heldout_split
+
+    held = set(heldout_split([line.strip() for line in lines if line.strip()], n_heldout)[1])
+    return ["" if line.strip() in held else line for line in lines]
+
+
 def group_lines(lines: Iterator[str] | list[str], file: str, lines_per_doc: int) -> Iterator[Item]:
     """N non-empty lines per document; offset = 1-based line number of the document's first line."""
     buf: list[str] = []
@@ -161,17 +171,13 @@ def read_source(kind: str, spec: dict[str, Any]) -> Iterator[Item]:
         from mothertongue.corpora import cantonese_sentences
 
         corpus = spec["corpus"]
-        yield from group_lines(
-            list(cantonese_sentences(corpus)), f"pycantonese:{corpus}", spec.get("lines_per_doc", 1)
-        )
+        lines = without_heldout(list(cantonese_sentences(corpus)), spec.get("exclude_heldout", 0))
+        yield from group_lines(lines, f"pycantonese:{corpus}", spec.get("lines_per_doc", 1))
     elif kind == "asset":
         from mothertongue.corpora import asset_path
 
         p = asset_path(spec["corpus"])
-        yield from group_lines(
-            p.read_text(encoding="utf-8").splitlines(),
-            f"asset:{spec['corpus']}",
-            spec.get("lines_per_doc", 1),
-        )
+        lines = without_heldout(p.read_text(encoding="utf-8").splitlines(), spec.get("exclude_heldout", 0))
+        yield from group_lines(lines, f"asset:{spec['corpus']}", spec.get("lines_per_doc", 1))
     else:
         raise ValueError(f"unknown source kind {kind!r}")
