@@ -1,6 +1,4 @@
-"""The lm-eval export: the folder's YAML/JSONL content (always), and lm-eval itself loading it
-(when `lm_eval` is installed: `pip install -r env/requirements-lmeval.txt`; CI's requirements
-do not include it, so the structural test below is the one that always runs)."""
+"""The lm-eval export: the folder's YAML/JSONL content, and lm-eval itself loading it."""
 
 from __future__ import annotations
 
@@ -140,9 +138,6 @@ def test_export_errors_and_config(tmp_path: Path) -> None:
 
 
 def test_lm_eval_loads_exported_tasks(exported, tmp_path: Path, monkeypatch) -> None:
-    pytest.importorskip(
-        "lm_eval", reason="lm_eval not installed (pip install -r env/requirements-lmeval.txt)"
-    )
     import datasets
     from lm_eval.tasks import TaskManager
 
