@@ -73,7 +73,7 @@ class Counter(submitit.helpers.Checkpointable):
 def test_job_result_comes_back(tmp_path: Path) -> None:
     job = executor(tmp_path, "square").submit(square, 7)
     assert job.result() == 49
-    assert sacct_states(job.job_id)[-1] == "COMPLETED"
+    wait_for(lambda: sacct_states(job.job_id)[-1:] == ["COMPLETED"], 30, "accounting to record it")
 
 
 def test_exception_surfaces_with_its_traceback(tmp_path: Path) -> None:
