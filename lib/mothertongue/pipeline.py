@@ -126,6 +126,8 @@ def run_pipeline(
         console.print("[red]Slurm does not answer.[/] Start the embedded cluster with `slurm/local/up.sh`.")
         return 2
 
+    if profile.executor == "local":
+        return run_locally(stages, rundir, profile)
     submissions = submit_stages(stages, rundir, profile)
     console.print(f"run directory: {rundir.root}")
     if detach:
@@ -163,6 +165,28 @@ def submit_stages(stages: list[tuple[str, Any]], run: RunDir, profile: Any) -> l
             console.print(f"  {job:<10} [green]up to date[/], skipped")
     atomic_write_json(run.pipeline_file, record)
     return submissions
+
+
+def run_locally(stages: list[tuple[str, Any]], run: RunDir, profile: Any) -> int:
+    """No Slurm: each stage runs as local processes (submitit's LocalExecutor), one after another."""
+    console.print(f"[yellow]no Slurm[/] (cluster '{profile.name}'): stages run here, one after another")
+    for job, cfg in stages:
+        started = time.monotonic()
+        sub = submit(job, cfg, run, profile)
+        if sub.skipped:
+            console.print(f"  {job:<10} [green]up to date[/], skipped")
+            continue
+        try:
+            sub.result()
+        except Exception as exc:  # noqa: BLE001 - report any job failure the same way
+            console.print(f"[red]stage {job} failed[/]: {str(exc).splitlines()[0]}")
+            console.print(
+                f"  its logs: {run.job_logs(job)}; fix the cause and run again: finished stages are skipped."
+            )
+            return 1
+        console.print(f"  {job:<10} [green]done[/] in {time.monotonic() - started:.0f} s: {sub.stale_reason}")
+    console.print(f"[green]pipeline finished[/]; outputs in {run.root}")
+    return 0
 
 
 def watch(run: RunDir, submissions: list[Submission], poll_s: float = 3.0) -> int:

@@ -36,8 +36,9 @@ def _slurm_id() -> str | None:
 
 
 def _setup_distributed() -> int:
-    """Export RANK/WORLD_SIZE/... from Slurm when the job has several tasks; return the rank."""
-    if int(os.environ.get("SLURM_NTASKS", "1")) > 1:
+    """Export RANK/WORLD_SIZE/... (Slurm or submitit's local executor) when the job has several
+    tasks; return the rank."""
+    if submitit.JobEnvironment().num_tasks > 1:
         submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False, overwrite=True)
     return int(os.environ.get("RANK", "0"))
 

@@ -104,6 +104,9 @@ def submit(
             with array_ex.batch():
                 for i in range(shards):
                     sub.jobs.append(array_ex.submit(StageJob(job, cfg, shard=i)))
+            if profile.executor == "local":  # no scheduler to honour afterok: the shards finish first
+                for shard_job in sub.jobs:
+                    shard_job.results()
             dependency = f"afterok:{sub.jobs[0].job_id.split('_')[0]}"
             _record(run, job, sub.jobs[0].job_id.split("_")[0], "array", dependency=None, shards=shards)
     executor = make_executor(folder, cfg.resources, profile, job, dependency)
