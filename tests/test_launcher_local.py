@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from mothertongue.cli import main as cli
 from mothertongue.io import read_jsonl
 from mothertongue.manifest import read_manifest
 from mothertongue.rundir import RunDir
+
 from tests.slurm_helpers import REPO
 
 
