@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from rich.console import Console
@@ -181,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # megatron-core warns on import that NVIDIA's optional CUDA extensions are absent (CPU boxes)
+    warnings.filterwarnings("ignore", message="Transformer Engine and Apex are not installed")
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # key=value overrides may also come after options (`submit JOB CFG --run R a=1`)
