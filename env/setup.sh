@@ -37,7 +37,8 @@ start=$SECONDS
 .venv/bin/python -m pip install -q --upgrade pip
 args=()
 for r in "${requirements[@]}"; do args+=(-r "$r"); done
-.venv/bin/python -m pip install -q "${args[@]}"
+# (some sites configure extra package indexes that lack most packages: keep their warnings out of the log)
+.venv/bin/python -m pip install -q "${args[@]}" 2>&1 | { grep -v "^WARNING: Location .* is ignored" || true; }
 .venv/bin/python -m pip install -q --no-deps -e .
 echo "$want" >"$stamp"
 echo "env/setup.sh: .venv ready ($profile profile) in $((SECONDS - start)) s: $(.venv/bin/python -W ignore -c 'import torch, megatron.core, nemo_curator; print("torch", torch.__version__, "| megatron-core", megatron.core.__version__, "| nemo-curator", nemo_curator.__version__)')"
