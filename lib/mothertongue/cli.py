@@ -27,7 +27,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     profile = load_profile(args.cluster)
     run = _run_dir(args.run or f"{args.job}-{Path(args.config).stem}")
-    cfg = prepare(args.job, args.config, args.overrides, run, profile)
+    cfg = prepare(args.job, args.config, args.overrides, run, profile, strict_inputs=not args.dry_run)
     if not args.dry_run and profile.executor == "slurm" and not slurm_available():
         console.print(
             "[red]Slurm does not answer (scontrol ping failed).[/] Start the embedded cluster with "
