@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from omegaconf import MISSING
 
-from mothertongue.config import ConfigError, Resources
+from mothertongue.config import ConfigError, Resources, as_input_path
 
 
 @dataclass
@@ -78,15 +77,6 @@ class EvaluateConfig:
     lm_eval_export: bool = False  # also write <output_dir>/lm_eval_tasks/ (lm-evaluation-harness tasks)
 
 
-def resolve(path: str) -> Path:
-    """A file path, or `asset:<relative>` for a file shipped in mothertongue/assets/."""
-    if path.startswith("asset:"):
-        from mothertongue.corpora import asset_path
-
-        return asset_path(path.removeprefix("asset:"))
-    return Path(path)
-
-
 def check(cfg: EvaluateConfig) -> None:
     """Cheap checks that need no model: raise ConfigError naming the key."""
     if not cfg.models and not cfg.checkpoints_from:
@@ -116,7 +106,7 @@ def check(cfg: EvaluateConfig) -> None:
     files += [(f"probes.{i}", p) for i, p in enumerate(cfg.probes)]
     for key, p in files:
         try:
-            if not resolve(p).is_file():
+            if not as_input_path(p).is_file():
                 raise FileNotFoundError(p)
         except FileNotFoundError:
             raise ConfigError(key, f"file {p} does not exist") from None

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import yaml
 
-from mothertongue.evaluate.config import Task, resolve
+from mothertongue.config import as_input_path
+from mothertongue.evaluate.config import Task
 from mothertongue.evaluate.generation import read_task
 from mothertongue.evaluate.probes import read_probes
 from mothertongue.io import atomic_dir
@@ -115,7 +116,7 @@ def export_lm_eval_tasks(
         raise ValueError("nothing to export: give at least one probe set or task")
     out = Path(out_dir).resolve()
     if group is None:
-        group = "mothertongue_" + (_slug(resolve(str(probes[0])).stem) if probes else "tasks")
+        group = "mothertongue_" + (_slug(as_input_path(str(probes[0])).stem) if probes else "tasks")
     group = _slug(group)
     names: list[str] = []
     yamls: list[str] = []
@@ -125,7 +126,7 @@ def export_lm_eval_tasks(
 
     with atomic_dir(out) as tmp:
         for i, spec in enumerate(probes):
-            path = resolve(str(spec))
+            path = as_input_path(str(spec))
             items = read_probes(path)
             name = f"mothertongue_probes_{_slug(path.stem)}"
             if name in names:
@@ -169,7 +170,7 @@ def export_lm_eval_tasks(
             )
 
         for i, task in enumerate(tasks):
-            path = resolve(task.path)
+            path = as_input_path(task.path)
             items = read_task(path)
             name = f"mothertongue_{_slug(task.name)}"
             if name in names:

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from mothertongue import corpora
+from mothertongue.config import as_input_path
 from mothertongue.evaluate import baselines as bl
 from mothertongue.evaluate import textsets
-from mothertongue.evaluate.config import EvaluateConfig, TextSet, resolve
+from mothertongue.evaluate.config import EvaluateConfig, TextSet
 from mothertongue.evaluate.generation import TaskItem, evaluate_task, read_task
 from mothertongue.evaluate.intrinsic import model_max_length, score_texts
 from mothertongue.evaluate.models import LoadedModel
@@ -46,9 +47,9 @@ def gather_inputs(cfg: EvaluateConfig) -> Inputs:
         if not inputs.texts[t.name]:
             raise ValueError(f"text set {t.name!r} is empty")
     for task in cfg.tasks:
-        inputs.tasks[task.name] = read_task(resolve(task.path), task.limit)
+        inputs.tasks[task.name] = read_task(as_input_path(task.path), task.limit)
     for path in cfg.probes:
-        inputs.probes[Path(path).stem] = read_probes(resolve(path))
+        inputs.probes[Path(path).stem] = read_probes(as_input_path(path))
     return inputs
 
 
