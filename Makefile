@@ -9,8 +9,11 @@ setup:
 cluster:
 	bash slurm/local/up.sh
 
-demo: setup cluster
-	.venv/bin/mothertongue run configs/pipeline/demo-cantonese.yaml
+# Without root or apt, up.sh exits 3 and the demo runs on submitit's local executor instead.
+demo: setup
+	@if bash slurm/local/up.sh; then cluster=local; else rc=$$?; [ $$rc -eq 3 ] || exit $$rc; \
+	  echo "no Slurm here: running the demo with --cluster local-noslurm"; cluster=local-noslurm; fi; \
+	.venv/bin/mothertongue run configs/pipeline/demo-cantonese.yaml --cluster $$cluster
 
 test: setup cluster
 	.venv/bin/python -m pytest -q

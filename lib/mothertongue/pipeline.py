@@ -214,7 +214,7 @@ def watch(run: RunDir, submissions: list[Submission], poll_s: float = 3.0) -> in
             "  fix the cause, then run the same `mothertongue run` again: finished stages are skipped."
         )
         return 1
-    console.print("[green]pipeline finished[/]")
+    console.print("\n[green]pipeline finished[/]")
     for report in (
         run.stage("evaluate") / "report.md",
         run.stage("pretrain") / "loss.png",
