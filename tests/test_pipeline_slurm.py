@@ -53,7 +53,10 @@ def test_every_stage_completed_with_a_manifest(demo_run: RunDir) -> None:
     curate = read_manifest(demo_run.stage("curate"))["result"]
     assert curate["reconciles"] is True
     preprocess = [r for r in read_jsonl(demo_run.jobs_file) if r["job"] == "preprocess"]
-    assert {r["kind"] for r in preprocess} == {"array", "main"}  # shards, then the merge afterok
+    array, merge = (next(r for r in preprocess if r["kind"] == k) for k in ("array", "main"))
+    assert (
+        array["shards"] == 2 and merge["dependency"] == f"afterok:{array['slurm_id']}"
+    )  # shards, then merge
 
 
 def test_trained_model_speaks_better_cantonese(demo_run: RunDir) -> None:
