@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from megatron.core.datasets.indexed_dataset import DType, IndexedDatasetBuilder
 from mothertongue.corpora import cantonese_sentences, english_lines
 from mothertongue.data.blend import build_gpt_datasets, read_blend
 from transformers import AutoTokenizer
 
-from tests.test_preprocess_support import make_gpt2_tokenizer_dir
+from tests.test_preprocess_support import make_gpt2_tokenizer_dir, write_indexed_dataset
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +24,7 @@ def blend_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sources = {"yue": list(cantonese_sentences()[:1500]), "en": list(english_lines()[:1500])}
     for name, texts in sources.items():
         for split, part in (("train", texts[:1200]), ("valid", texts[1200:])):
-            builder = IndexedDatasetBuilder(
-                str(root / f"{name}_{split}.bin"), dtype=DType.optimal_dtype(len(tok))
-            )
-            for ids in tok(part, add_special_tokens=False).input_ids:
-                ids = [*ids, tok.eos_token_id]
-                builder.add_document(np.array(ids), [len(ids)])
-            builder.finalize(str(root / f"{name}_{split}.idx"))
+            write_indexed_dataset(root / f"{name}_{split}", tok, part)
     blend = {
         "format": "mothertongue-blend/1",
         "splits": {

@@ -24,6 +24,19 @@ def make_gpt2_tokenizer_dir(out: Path) -> Path:
     return out
 
 
+def write_indexed_dataset(prefix: Path, tok, texts: list[str]) -> Path:
+    """A Megatron `<prefix>.bin/.idx` of `texts`, one document each, EOD appended (as the job does)."""
+    import numpy as np
+    from megatron.core.datasets.indexed_dataset import DType, IndexedDatasetBuilder
+
+    builder = IndexedDatasetBuilder(f"{prefix}.bin", dtype=DType.optimal_dtype(len(tok)))
+    for ids in tok(texts, add_special_tokens=False).input_ids:
+        ids = [*ids, tok.eos_token_id]
+        builder.add_document(np.array(ids), [len(ids)])
+    builder.finalize(f"{prefix}.idx")
+    return prefix
+
+
 def write_jsonl(path: Path, texts: list[str], start_id: int = 0, prefix: str = "doc") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:

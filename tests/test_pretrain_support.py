@@ -12,8 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from tests.test_preprocess_support import write_indexed_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "configs" / "pretrain" / "tiny.yaml"
@@ -33,7 +34,6 @@ def make_tokenizer(out: Path, texts: list[str], vocab_size: int = 384) -> Path:
 
 def make_pretrain_data(root: Path) -> tuple[Path, Path]:
     """(tokenizer dir, blend.json): Cantonese + English replay, train and valid splits."""
-    from megatron.core.datasets.indexed_dataset import DType, IndexedDatasetBuilder
     from mothertongue.corpora import cantonese_sentences, english_lines
     from transformers import AutoTokenizer
 
@@ -42,13 +42,7 @@ def make_pretrain_data(root: Path) -> tuple[Path, Path]:
     tok = AutoTokenizer.from_pretrained(tok_dir)
     for name, texts, n_valid in (("yue", yue, 300), ("en", en, 100)):
         for split, part in (("train", texts[:-n_valid]), ("valid", texts[-n_valid:])):
-            builder = IndexedDatasetBuilder(
-                str(root / f"{name}_{split}.bin"), dtype=DType.optimal_dtype(len(tok))
-            )
-            for ids in tok(part, add_special_tokens=False).input_ids:
-                ids = [*ids, tok.eos_token_id]
-                builder.add_document(np.array(ids), [len(ids)])
-            builder.finalize(str(root / f"{name}_{split}.idx"))
+            write_indexed_dataset(root / f"{name}_{split}", tok, part)
     blend = {
         "format": "mothertongue-blend/1",
         "splits": {"train": [[0.8, "yue_train"], [0.2, "en_train"]], "valid": [[1.0, "yue_valid"]]},
