@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from mothertongue.config import ConfigError, check_inputs_exist, will_exist
+from mothertongue.config import ConfigError, will_exist
 from mothertongue.curate.config import CurateConfig as Config
 from mothertongue.curate.config import SourceKind, load_language
 from mothertongue.curate.filters import FILTERS
@@ -46,7 +46,6 @@ def validate(cfg: Config) -> None:
                 missing = [p for p in expand_paths(src.paths) if not will_exist(p)]
                 if missing or not (expand_paths(src.paths) or all(will_exist(p) for p in src.paths)):
                     raise ConfigError(f"{key}.paths", f"no such input: {missing or src.paths}")
-    check_inputs_exist(cfg)
 
 
 def main(cfg: Config) -> dict:

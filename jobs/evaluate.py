@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import torch
-from mothertongue.config import ConfigError, check_inputs_exist, will_exist
+from mothertongue.config import ConfigError, will_exist
 from mothertongue.evaluate.config import EvaluateConfig as Config
 from mothertongue.evaluate.config import check
 from mothertongue.evaluate.lmeval import export_lm_eval_tasks
@@ -22,7 +22,6 @@ __all__ = ["Config", "validate", "main"]
 
 def validate(cfg: Config) -> None:
     check(cfg)
-    check_inputs_exist(cfg)
     for i, m in enumerate(cfg.models):
         if not will_exist(m.path):
             raise ConfigError(f"models.{i}.path", f"{m.path} does not exist")

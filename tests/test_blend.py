@@ -12,7 +12,7 @@ from mothertongue.corpora import cantonese_sentences, english_lines
 from mothertongue.data.blend import build_gpt_datasets, read_blend
 from transformers import AutoTokenizer
 
-from tests.test_preprocess_support import make_gpt2_tokenizer_dir, write_indexed_dataset
+from tests.preprocess_support import make_gpt2_tokenizer_dir, write_indexed_dataset
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,12 @@ from pathlib import Path
 from mothertongue.io import read_jsonl
 from mothertongue.train.checkpoint import MARKER, latest_complete, verify, write_marker
 
-from tests.test_pretrain_support import (  # noqa: F401 - the fixtures are shared by the pretrain tests
+from tests.pretrain_support import (
     CLEAN_STEPS,
     base_overrides,
-    clean_run_fixture,
     events,
     kill_all,
     launch,
-    pretrain_data_fixture,
     run_ranks,
     train_losses,
 )

@@ -18,7 +18,7 @@ TINY = REPO / "configs" / "evaluate" / "tiny.yaml"
 @pytest.fixture(scope="module")
 def pretrain_run(tmp_path_factory) -> Path:
     """A real 10-step pretrain run (1 process, gloo) with DCP checkpoints at 5 and 10 and offline W&B."""
-    from tests.test_pretrain_support import base_overrides, make_pretrain_data, run_ranks
+    from tests.pretrain_support import base_overrides, make_pretrain_data, run_ranks
 
     root = tmp_path_factory.mktemp("run")
     data = make_pretrain_data(root / "data")

@@ -19,7 +19,7 @@ from mothertongue.data.preprocess import run_all
 from mothertongue.data.split import SPLITS, assign_splits, split_bounds
 from transformers import AutoTokenizer
 
-from tests.test_preprocess_support import make_gpt2_tokenizer_dir, write_jsonl
+from tests.preprocess_support import make_gpt2_tokenizer_dir, write_jsonl
 
 N_YUE, N_EN = 2400, 600  # English documents are 5 KJV lines each
 

@@ -10,12 +10,10 @@ from mothertongue.io import read_jsonl
 from mothertongue.train.export import load_model_from_checkpoint
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from tests.test_pretrain_support import (  # noqa: F401 - the fixtures are shared by the pretrain tests
+from tests.pretrain_support import (
     CLEAN_STEPS,
     base_overrides,
-    clean_run_fixture,
     events,
-    pretrain_data_fixture,
     run_ranks,
     train_losses,
 )

@@ -16,12 +16,10 @@ from mothertongue.io import read_jsonl
 from mothertongue.train.config import SpikeConfig
 from mothertongue.train.spike_guard import SpikeGuard, SpikeGuardExhausted
 
-from tests.test_pretrain_support import (  # noqa: F401 - the fixtures are shared by the pretrain tests
+from tests.pretrain_support import (
     CLEAN_STEPS,
     base_overrides,
-    clean_run_fixture,
     events,
-    pretrain_data_fixture,
     run_ranks,
     train_losses,
 )

@@ -138,6 +138,11 @@ def _lines(unit: Unit) -> Iterator[bytes]:
 Record = tuple[int, str | None, str | None, str | None]  # line, text, id, quarantine reason
 
 
+def _not_text(key: str, value: Any) -> str | None:
+    """Why a record's text field cannot be tokenized (None when it is a string)."""
+    return None if isinstance(value, str) else f"{key!r} is {type(value).__name__}, not a string"
+
+
 def read_records(unit: Unit, id_key: str | None) -> Iterator[Record]:
     """Yield (line, text, id, reason) for every record; text is None when `reason` says why.
 
@@ -161,10 +166,13 @@ def read_records(unit: Unit, id_key: str | None) -> Iterator[Record]:
                 yield line, None, None, f"missing key {key!r}"
                 continue
             text = texts[i]
-            if not isinstance(text, str):
-                yield line, None, None, f"{key!r} is {type(text).__name__}, not a string"
-                continue
-            yield line, text, None if ids is None or ids[i] is None else str(ids[i]), None
+            problem = _not_text(key, text)
+            yield (
+                line,
+                None if problem else text,
+                None if ids is None or ids[i] is None else str(ids[i]),
+                problem,
+            )
         return
 
     for n, raw in enumerate(_lines(unit), start=1):
@@ -185,9 +193,6 @@ def read_records(unit: Unit, id_key: str | None) -> Iterator[Record]:
         if key not in record:
             yield n, None, None, f"missing key {key!r}"
             continue
-        text = record[key]
-        if not isinstance(text, str):
-            yield n, None, None, f"{key!r} is {type(text).__name__}, not a string"
-            continue
+        text, problem = record[key], _not_text(key, record[key])
         doc_id = record.get(id_key) if id_key else None
-        yield n, text, None if doc_id is None else str(doc_id), None
+        yield n, None if problem else text, None if doc_id is None else str(doc_id), problem

@@ -31,6 +31,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -98,6 +99,19 @@ def _bleu_tokenizer(tokenize: str, key: str) -> str:
     return tokenize
 
 
+def _write_task(tmp: Path, out: Path, name: str, records: list[dict], fields: dict[str, Any]) -> None:
+    """One lm-eval task: its data as JSONL beside its YAML (read from the final folder, offline)."""
+    _write_jsonl(tmp / f"{name}.jsonl", records)
+    config = {
+        "task": name,
+        "dataset_path": "json",
+        "dataset_kwargs": {"data_files": {"test": str(out / f"{name}.jsonl")}},
+        "test_split": "test",
+        **fields,
+    }
+    (tmp / f"{name}.yaml").write_text(_dump(config), encoding="utf-8")
+
+
 def export_lm_eval_tasks(
     out_dir: str | Path,
     probes: Sequence[str | Path] = (),
@@ -144,25 +158,25 @@ def export_lm_eval_tasks(
                 }
                 for it in items
             ]
-            _write_jsonl(tmp / f"{name}.jsonl", records)
-            config = {
-                "task": name,
-                "dataset_path": "json",
-                "dataset_kwargs": {"data_files": {"test": str(out / f"{name}.jsonl")}},
-                "test_split": "test",
-                "output_type": "multiple_choice",
-                "doc_to_text": "context",
-                "doc_to_choice": "options",
-                "doc_to_target": "answer",
-                "target_delimiter": "",
-                "num_fewshot": 0,
-                "metric_list": [
-                    {"metric": m, "aggregation": "mean", "higher_is_better": True}
-                    for m in ("acc", "acc_bytes", "acc_norm")
-                ],
-                "metadata": {"version": 1.0, "source": str(spec)},
-            }
-            (tmp / f"{name}.yaml").write_text(_dump(config), encoding="utf-8")
+            _write_task(
+                tmp,
+                out,
+                name,
+                records,
+                {
+                    "output_type": "multiple_choice",
+                    "doc_to_text": "context",
+                    "doc_to_choice": "options",
+                    "doc_to_target": "answer",
+                    "target_delimiter": "",
+                    "num_fewshot": 0,
+                    "metric_list": [
+                        {"metric": m, "aggregation": "mean", "higher_is_better": True}
+                        for m in ("acc", "acc_bytes", "acc_norm")
+                    ],
+                    "metadata": {"version": 1.0, "source": str(spec)},
+                },
+            )
             yamls.append(f"{name}.yaml")
             data.append(f"{name}.jsonl")
             readme_rows.append(
@@ -183,32 +197,32 @@ def export_lm_eval_tasks(
                 {"id": it.id, "direction": it.direction, "prompt": it.prompt, "reference": it.reference}
                 for it in items
             ]
-            _write_jsonl(tmp / f"{name}.jsonl", records)
-            config = {
-                "task": name,
-                "dataset_path": "json",
-                "dataset_kwargs": {"data_files": {"test": str(out / f"{name}.jsonl")}},
-                "test_split": "test",
-                "output_type": "generate_until",
-                "doc_to_text": "prompt",
-                "doc_to_target": "reference",
-                "num_fewshot": 0,
-                "generation_kwargs": {
-                    "until": ["\n"],
-                    "do_sample": False,
-                    "max_new_tokens": task.max_new_tokens,
-                },
-                "metric_list": [
-                    {
-                        "metric": "bleu",
-                        "aggregation": _Function(f"{METRICS_MODULE}.{fn}"),
-                        "higher_is_better": True,
+            _write_task(
+                tmp,
+                out,
+                name,
+                records,
+                {
+                    "output_type": "generate_until",
+                    "doc_to_text": "prompt",
+                    "doc_to_target": "reference",
+                    "num_fewshot": 0,
+                    "generation_kwargs": {
+                        "until": ["\n"],
+                        "do_sample": False,
+                        "max_new_tokens": task.max_new_tokens,
                     },
-                    {"metric": "chrf", "aggregation": "chrf", "higher_is_better": True},
-                ],
-                "metadata": {"version": 1.0, "source": task.path, "bleu_tokenize": tokenize},
-            }
-            (tmp / f"{name}.yaml").write_text(_dump(config), encoding="utf-8")
+                    "metric_list": [
+                        {
+                            "metric": "bleu",
+                            "aggregation": _Function(f"{METRICS_MODULE}.{fn}"),
+                            "higher_is_better": True,
+                        },
+                        {"metric": "chrf", "aggregation": "chrf", "higher_is_better": True},
+                    ],
+                    "metadata": {"version": 1.0, "source": task.path, "bleu_tokenize": tokenize},
+                },
+            )
             yamls.append(f"{name}.yaml")
             data.append(f"{name}.jsonl")
             readme_rows.append(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_preprocess_support import write_indexed_dataset
+from tests.preprocess_support import write_indexed_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "configs" / "pretrain" / "tiny.yaml"
